@@ -1,0 +1,174 @@
+//! Identities: the index a thread uses in every `ThreadLocal`'s table, and what happens to
+//! a thread's values when its identity ends.
+//!
+//! An identity is allocated on a thread's first touch of any local and released when the
+//! thread exits. Indices are recycled smallest-first, so tables stay as small as the number
+//! of identities alive at once. Before an index is recycled, every instance that holds an
+//! entry under it has been told to release that entry (see [`Membership`]), so a new
+//! identity never finds an old one's value.
+
+use std::cell::Cell;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::AccessError;
+
+/// `CURRENT` before this thread has touched any local.
+const UNSET: usize = usize::MAX;
+/// `CURRENT` once this thread's identity has been released (thread-local destructors).
+const DESTROYED: usize = usize::MAX - 1;
+/// Every index below this is a live identity.
+pub(crate) const LIMIT: usize = DESTROYED;
+
+thread_local! {
+    /// The identity whose values this thread reads. No destructor, so reading it is a plain
+    /// thread-local load and never fails, even during thread teardown.
+    static CURRENT: Cell<usize> = const { Cell::new(UNSET) };
+    /// Owns this thread's identity; its destructor releases it when the thread exits.
+    static THREAD: ThreadIdentity = const { ThreadIdentity { id: Cell::new(UNSET) } };
+}
+
+/// The current identity, or a value `>= LIMIT` when there is none yet or no more.
+#[inline(always)]
+pub(crate) fn current() -> usize {
+    CURRENT.with(Cell::get)
+}
+
+/// The current identity, allocating one for this thread on its first touch.
+#[cold]
+pub(crate) fn current_or_register() -> Result<usize, AccessError> {
+    match current() {
+        DESTROYED => Err(AccessError::Destroyed),
+        UNSET => THREAD
+            .try_with(|thread| {
+                let id = registry().allocate();
+                thread.id.set(id);
+                CURRENT.set(id);
+                id
+            })
+            .map_err(|_| AccessError::Destroyed),
+        id => Ok(id),
+    }
+}
+
+struct ThreadIdentity {
+    id: Cell<usize>,
+}
+
+impl Drop for ThreadIdentity {
+    fn drop(&mut self) {
+        // From here on, touching a local on this thread is `AccessError::Destroyed`.
+        CURRENT.set(DESTROYED);
+        let id = self.id.get();
+        if id != UNSET {
+            release(id);
+        }
+    }
+}
+
+/// Ends identity `id`: every instance it holds an entry in drops (or keeps, if it retains
+/// exited values) that entry, then the index becomes free for reuse.
+pub(crate) fn release(id: usize) {
+    let members = std::mem::take(&mut registry().members[id]);
+    for member in members {
+        // SAFETY: `member` was registered for identity `id` (see `Membership::new`), and
+        // `id` is ending now, on the thread that owned it, exactly once.
+        unsafe { (member.release)(member.shared, id) };
+    }
+    registry().free.push(Reverse(id));
+}
+
+/// Records that identity `id` holds an entry in the instance behind `member`, so that
+/// `release(id)` reaches it.
+pub(crate) fn join(id: usize, member: Membership) {
+    registry().members[id].push(member);
+}
+
+/// Forgets instance `shared` in the memberships of `ids`: the instance is being dropped.
+pub(crate) fn leave(ids: impl IntoIterator<Item = usize>, shared: *const ()) {
+    let mut removed = Vec::new();
+    {
+        let mut registry = registry();
+        for id in ids {
+            let members = &mut registry.members[id];
+            if let Some(at) = members.iter().position(|m| m.shared == shared) {
+                removed.push(members.swap_remove(at));
+            }
+        }
+    }
+    // Dropped outside the registry lock: the last reference frees the instance's table.
+    drop(removed);
+}
+
+/// One identity's entry in one instance, as the registry sees it: enough to release the
+/// entry without knowing the value's type, and a counted reference that keeps the
+/// instance's table alive until the entry has been released.
+pub(crate) struct Membership {
+    shared: *const (),
+    release: unsafe fn(*const (), usize),
+    forget: unsafe fn(*const ()),
+}
+
+impl Membership {
+    /// # Safety
+    ///
+    /// `shared` must carry one counted reference to the instance, which `forget(shared)`
+    /// gives back; `release(shared, id)` must be sound to call once, from the thread that
+    /// owns identity `id`, while that reference is held.
+    pub(crate) unsafe fn new(
+        shared: *const (),
+        release: unsafe fn(*const (), usize),
+        forget: unsafe fn(*const ()),
+    ) -> Self {
+        Membership {
+            shared,
+            release,
+            forget,
+        }
+    }
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        // SAFETY: `new`'s contract: we hold one counted reference, given back exactly once.
+        unsafe { (self.forget)(self.shared) }
+    }
+}
+
+// SAFETY: a membership is only a counted pointer to an instance table whose release
+// function is called on the identity's own thread (`release` runs in that thread's
+// destructor). Moving the membership between threads, inside the registry, touches no value.
+unsafe impl Send for Membership {}
+
+struct Registry {
+    /// Released indices, smallest first.
+    free: BinaryHeap<Reverse<usize>>,
+    /// For each index in use or free: the instances its identity holds entries in.
+    members: Vec<Vec<Membership>>,
+}
+
+impl Registry {
+    fn allocate(&mut self) -> usize {
+        match self.free.pop() {
+            Some(Reverse(id)) => id,
+            None => {
+                let id = self.members.len();
+                assert!(id < LIMIT, "local: too many threads alive at once");
+                self.members.push(Vec::new());
+                id
+            }
+        }
+    }
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    free: BinaryHeap::new(),
+    members: Vec::new(),
+});
+
+/// The registry's critical sections run no user code, so a poisoned lock (a panic on
+/// allocation failure) leaves it consistent.
+fn registry() -> MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
+}
