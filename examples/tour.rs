@@ -1,0 +1,147 @@
+//! A tour of `local::ThreadLocal`: per-thread values built lazily by an initializer,
+//! dropped when their thread exits, never shared with another thread.
+//!
+//! Run with `cargo run --example tour`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+
+use local::{AccessError, ThreadLocal};
+
+fn main() {
+    own_value_per_thread();
+    dropped_on_exit();
+    no_inheritance();
+    accumulators();
+    misuse();
+}
+
+/// Prints the next section's number and title: sections number themselves, so one can be
+/// added or moved by editing `main` alone.
+fn section(title: &str) {
+    static SECTION: AtomicUsize = AtomicUsize::new(0);
+    let n = SECTION.fetch_add(1, Ordering::Relaxed) + 1;
+    let gap = if n > 1 { "\n" } else { "" };
+    println!("{gap}{n}. {title}");
+}
+
+static INIT_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+fn own_value_per_thread() {
+    section("Each thread gets its own value, built on first use");
+    // The value is the initializer's run number, so each thread can tell whose it got.
+    let value = ThreadLocal::with_init(|| INIT_RUNS.fetch_add(1, Ordering::SeqCst) + 1);
+
+    let reads: Vec<(usize, usize)> = thread::scope(|s| {
+        let workers: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| (value.get(), value.get())))
+            .collect();
+        // Spawned but never touches `value`: nothing is built for it.
+        s.spawn(|| {});
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    for (worker, (first, second)) in reads.iter().enumerate() {
+        println!("   worker {worker} read its value twice: #{first}, then #{second}");
+    }
+    println!(
+        "   initializer runs: {} (3 workers touched the value, a 4th thread did not)",
+        INIT_RUNS.load(Ordering::SeqCst)
+    );
+    let mine = value.get();
+    println!(
+        "   main thread reads #{mine}; initializer runs: {}",
+        INIT_RUNS.load(Ordering::SeqCst)
+    );
+}
+
+static DROPS: AtomicUsize = AtomicUsize::new(0);
+
+/// Reports its own drop, to show when (and on which thread) it happens.
+struct Tracked(&'static str);
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        DROPS.fetch_add(1, Ordering::SeqCst);
+        println!("   dropping the value built on {}", self.0);
+    }
+}
+
+fn dropped_on_exit() {
+    section("A thread's value is dropped when the thread exits");
+    let tracked = ThreadLocal::with_init(|| Tracked("the worker thread"));
+    thread::scope(|s| {
+        let worker =
+            s.spawn(|| tracked.with(|t| println!("   worker uses the value built on {}", t.0)));
+        // `join`, unlike the end of `scope`, also waits for the thread's exit-time
+        // destructors, which is where the value is dropped.
+        worker.join().unwrap();
+    });
+    println!(
+        "   after join: {} value dropped; the instance itself is still alive",
+        DROPS.load(Ordering::SeqCst)
+    );
+}
+
+fn no_inheritance() {
+    section("A new thread never sees an exited thread's value");
+    let session: ThreadLocal<String> = ThreadLocal::new();
+    thread::scope(|s| {
+        s.spawn(|| {
+            session.set("thread A's secret".into());
+            println!("   thread A set {:?} and exits", session.get());
+        })
+        .join()
+        .unwrap();
+        // B may well reuse A's slot in the table: the value was dropped before it could.
+        s.spawn(|| {
+            println!(
+                "   thread B: is_initialized() = {}",
+                session.is_initialized()
+            );
+            println!("   thread B reads {:?} (a fresh default)", session.get());
+        })
+        .join()
+        .unwrap();
+    });
+}
+
+fn accumulators() {
+    section("Per-thread accumulators, summed after the workers finish");
+    // Without `retain_on_exit`, each worker's total would be dropped as it exits.
+    let mut totals = ThreadLocal::<u64>::new().retain_on_exit();
+    thread::scope(|s| {
+        for worker in 0..4 {
+            let totals = &totals;
+            // No lock and no atomic per update: each worker adds to its own total.
+            s.spawn(move || {
+                for n in (1..=1000).filter(|n| n % 4 == worker) {
+                    totals.with_mut(|total| *total += n);
+                }
+            });
+        }
+    });
+    let mut partials: Vec<u64> = totals.iter_mut().map(|total| *total).collect();
+    partials.sort_unstable();
+    println!("   per-thread totals of the exited workers: {partials:?}");
+    let sum: u64 = partials.iter().sum();
+    println!("   sum of 1..=1000 = {sum}");
+}
+
+fn misuse() {
+    section("Misuse is an error, not undefined behavior");
+    let counter: ThreadLocal<u32> = ThreadLocal::new();
+    counter.with(|_| {
+        // A mutable borrow inside a shared one would alias, as with `RefCell`.
+        match counter.try_with_mut(|n| *n += 1) {
+            Err(error @ AccessError::Borrowed) => {
+                println!("   try_with_mut inside with: Err({error:?}): {error}");
+            }
+            other => println!("   unexpected: {other:?}"),
+        }
+    });
+    println!("   (with_mut there would panic with the same message, naming the type)");
+    println!(
+        "   outside the borrow: {:?}",
+        counter.try_with_mut(|n| *n += 1)
+    );
+}
