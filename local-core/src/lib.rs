@@ -42,6 +42,7 @@
 
 mod error;
 mod identity;
+mod table;
 mod thread_local;
 
 pub use error::AccessError;

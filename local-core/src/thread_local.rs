@@ -1,15 +1,12 @@
-use std::any::type_name;
-use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::iter::FusedIterator;
 use std::marker::PhantomData;
-use std::mem::MaybeUninit;
-use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::ptr::NonNull;
+use std::sync::Arc;
 
 use crate::AccessError;
-use crate::identity::{self, Membership};
+use crate::identity::Membership;
+use crate::table::{Local, Table, fail};
 
 /// Per-instance thread-local storage: each thread that touches a `ThreadLocal` gets its own
 /// value, built on that thread by the initializer, like a Python `threading.local()` object.
@@ -29,6 +26,11 @@ use crate::identity::{self, Membership};
 /// best-effort rules as `std::thread_local!` (the main thread's values, for example, are
 /// not dropped when the process exits). Every value still held is dropped when the
 /// `ThreadLocal` is dropped. Each value is dropped exactly once.
+///
+/// Thread-local destructors run after the thread's closure returns: `JoinHandle::join`
+/// waits for them, but the end of `std::thread::scope` does not. Right after a scope, a
+/// worker's value may still be there for [`iter_mut`]; with [`retain_on_exit`] it is there
+/// either way, which is why accumulators use it.
 ///
 /// With [`retain_on_exit`], an exited thread's value is kept instead, for [`iter_mut`],
 /// [`into_iter`](IntoIterator::into_iter) and [`clear`]: the per-thread accumulator
@@ -61,6 +63,19 @@ use crate::identity::{self, Membership};
 /// assert_eq!(hits.get(), 1);
 /// ```
 ///
+/// A value that is not `Send` (an `Rc`) can be kept per thread, but then the instance
+/// cannot be shared between threads, since it drops every value on the thread that drops it:
+///
+/// ```compile_fail
+/// use local_core::ThreadLocal;
+/// use std::rc::Rc;
+///
+/// let local = ThreadLocal::with_init(|| Rc::new(0));
+/// std::thread::scope(|s| {
+///     s.spawn(|| local.with(|_| {}));
+/// });
+/// ```
+///
 /// # Platform-specific behavior
 ///
 /// Values are dropped by a thread-local destructor, so the platform rules of
@@ -81,260 +96,8 @@ use crate::identity::{self, Membership};
 /// [`clear`]: ThreadLocal::clear
 /// [`retain_on_exit`]: ThreadLocal::retain_on_exit
 pub struct ThreadLocal<T> {
-    shared: Arc<Shared<T>>,
+    table: Arc<Table<T>>,
     init: Box<dyn Fn() -> T + Send + Sync>,
-}
-
-/// An entry's `state`: a `RefCell`-style borrow count for a present value (`0` unborrowed,
-/// `n > 0` shared borrows, [`WRITING`]), or one of the negative markers below. Folding
-/// presence into the count lets the fast path decide with a single comparison.
-const WRITING: isize = -1;
-/// No value.
-const EMPTY: isize = isize::MIN;
-/// No value yet: the initializer is running on the owning thread.
-const INITIALIZING: isize = isize::MIN + 1;
-/// A value, unborrowed, that an `iter_mut` borrow may still reference. The owner's next
-/// access turns it back into `0`; if the owner exits first, its value is orphaned rather
-/// than dropped under that reference.
-const PINNED: isize = isize::MIN + 2;
-/// A value whose identity has ended: kept for `iter_mut` (`retain_on_exit`), or pinned when
-/// its thread exited. Moved out of the way by the next identity that reuses the index.
-const ORPHANED: isize = isize::MIN + 3;
-
-/// One identity's slot in one instance.
-///
-/// Only the identity's own thread touches an entry through `&ThreadLocal`. Every other
-/// access (a thread's exit, `&mut self` methods, `Drop`) holds the instance's lock, and
-/// `&mut self` excludes the owner's accesses, so the plain `Cell`s are never raced.
-struct Entry<T> {
-    state: Cell<isize>,
-    /// This entry's identity is listed as a member of the instance (see `identity::join`).
-    registered: Cell<bool>,
-    value: UnsafeCell<MaybeUninit<T>>,
-}
-
-impl<T> Entry<T> {
-    fn empty() -> Self {
-        Entry {
-            state: Cell::new(EMPTY),
-            registered: Cell::new(false),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-        }
-    }
-
-    fn holds_value(&self) -> bool {
-        let state = self.state.get();
-        state >= WRITING || state == PINNED || state == ORPHANED
-    }
-
-    /// Moves the value out and leaves the entry empty.
-    ///
-    /// # Safety
-    ///
-    /// The entry holds a value (`holds_value`) that nothing borrows, and the caller has
-    /// exclusive access to the entry (it owns it, or holds the instance's lock).
-    unsafe fn take_value(&self) -> T {
-        self.state.set(EMPTY);
-        // SAFETY: the caller guarantees a present, unborrowed value; `EMPTY` is set first so
-        // that it is never read again.
-        unsafe { (*self.value.get()).assume_init_read() }
-    }
-}
-
-/// The part of an instance that identities reach: the table of entries and the lock that
-/// serializes everything except the owner's own accesses.
-struct Shared<T> {
-    /// Bucket `b` holds `1 << b` entries, allocated on first use and never moved or freed
-    /// before the `Shared` itself, so entry references stay valid.
-    buckets: [AtomicPtr<Entry<T>>; BUCKETS],
-    /// Also what makes `Shared<T>` (and so `ThreadLocal<T>`) `Send + Sync` exactly when
-    /// `T: Send`, like the `thread_local` crate: each thread reaches only its own value.
-    lock: Mutex<Retained<T>>,
-}
-
-/// Guarded by the instance's lock.
-struct Retained<T> {
-    /// `retain_on_exit` was called.
-    keep: bool,
-    /// Values of exited identities whose entries have been reused.
-    values: Vec<T>,
-}
-
-const BUCKETS: usize = usize::BITS as usize;
-
-/// The bucket and the index in it of identity `id`'s entry.
-#[inline(always)]
-fn locate(id: usize) -> (usize, usize) {
-    let n = id + 1;
-    let bucket = (usize::BITS - 1 - n.leading_zeros()) as usize;
-    (bucket, n - (1 << bucket))
-}
-
-impl<T> Shared<T> {
-    fn lock(&self) -> MutexGuard<'_, Retained<T>> {
-        // A panic in a value's destructor can poison the lock; states are updated before
-        // every drop, so the table is consistent and the lock stays usable.
-        self.lock.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Identity `id`'s entry, if its bucket exists.
-    #[inline(always)]
-    fn entry(&self, id: usize) -> Option<&Entry<T>> {
-        let (bucket, index) = locate(id);
-        let entries = self.buckets[bucket].load(Ordering::Acquire);
-        if entries.is_null() {
-            return None;
-        }
-        // SAFETY: a non-null bucket `bucket` points to `1 << bucket` initialized entries,
-        // `index < 1 << bucket` by `locate`, and buckets live as long as `self`.
-        Some(unsafe { &*entries.add(index) })
-    }
-
-    /// Identity `id`'s entry, allocating its bucket if needed.
-    fn entry_or_insert(&self, id: usize) -> &Entry<T> {
-        if let Some(entry) = self.entry(id) {
-            return entry;
-        }
-        let (bucket, index) = locate(id);
-        let fresh: Box<[Entry<T>]> = (0..1usize << bucket).map(|_| Entry::empty()).collect();
-        let fresh = Box::into_raw(fresh).cast::<Entry<T>>();
-        let entries = match self.buckets[bucket].compare_exchange(
-            ptr::null_mut(),
-            fresh,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => fresh,
-            Err(installed) => {
-                // SAFETY: `fresh` came from `Box::into_raw` of `1 << bucket` entries just
-                // above and was never shared: another thread installed its bucket first.
-                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(fresh, 1 << bucket)) });
-                installed
-            }
-        };
-        // SAFETY: as in `entry`: the bucket holds `1 << bucket` entries and lives with `self`.
-        unsafe { &*entries.add(index) }
-    }
-
-    /// Every allocated entry, with the identity it belongs to.
-    fn entries(&self) -> impl Iterator<Item = (usize, &Entry<T>)> {
-        (0..BUCKETS).flat_map(move |bucket| {
-            let entries = self.buckets[bucket].load(Ordering::Acquire);
-            let len = if entries.is_null() { 0 } else { 1 << bucket };
-            (0..len).map(move |index| {
-                // SAFETY: as in `entry`.
-                ((1 << bucket) + index - 1, unsafe { &*entries.add(index) })
-            })
-        })
-    }
-
-    /// The exit path: identity `id` has ended. Runs on the identity's own thread, under the
-    /// lock, so it cannot overlap `&mut self` methods or `Drop` running on another thread
-    /// (`std::thread::scope` can return before its threads' destructors have run).
-    fn release(&self, id: usize) {
-        let retained = self.lock();
-        let Some(entry) = self.entry(id) else { return };
-        entry.registered.set(false);
-        match entry.state.get() {
-            // SAFETY: present and unborrowed; we hold the lock and `id`'s thread is the
-            // one running this, outside any access.
-            0 if !retained.keep => drop(unsafe { entry.take_value() }),
-            // Kept (`retain_on_exit`), or pinned: an `iter_mut` borrow may still point at
-            // it, so the value stays where it is.
-            0 | PINNED => entry.state.set(ORPHANED),
-            state => debug_assert!(state == EMPTY, "identity ended during an access"),
-        }
-    }
-
-    /// Empties entry `entry`, left `ORPHANED` by an identity that has ended, so that the
-    /// identity now at its index starts afresh.
-    fn adopt_orphan(&self, entry: &Entry<T>) {
-        let mut retained = self.lock();
-        // SAFETY: an orphan holds a value; the caller is the identity that now owns the
-        // entry and holds `&ThreadLocal`, so no `iter_mut` borrow is alive.
-        let value = unsafe { entry.take_value() };
-        if retained.keep {
-            retained.values.push(value);
-        } else {
-            drop(value);
-        }
-    }
-
-    /// Moves every value out (under the lock) and hands it to `each`; returns the
-    /// identities listed as members. Needs the exclusive access of `&mut ThreadLocal`.
-    fn drain(&self, mut each: impl FnMut(T)) -> Vec<usize> {
-        let mut retained = self.lock();
-        let mut members = Vec::new();
-        for (id, entry) in self.entries() {
-            if entry.registered.get() {
-                members.push(id);
-            }
-            if entry.holds_value() {
-                // SAFETY: the caller has `&mut ThreadLocal`, so no access is in progress,
-                // and the lock keeps exit paths out.
-                each(unsafe { entry.take_value() });
-            }
-        }
-        retained.values.drain(..).for_each(each);
-        members
-    }
-
-    /// A counted reference to this instance, for the registry.
-    fn membership(self: &Arc<Self>) -> Membership {
-        unsafe fn release<T>(shared: *const (), id: usize) {
-            // SAFETY: `shared` is a counted `Arc<Shared<T>>` (see `membership`).
-            unsafe { &*shared.cast::<Shared<T>>() }.release(id);
-        }
-        unsafe fn forget<T>(shared: *const ()) {
-            // SAFETY: gives back the count taken by `Arc::into_raw` in `membership`.
-            unsafe { Arc::decrement_strong_count(shared.cast::<Shared<T>>()) }
-        }
-        let shared = Arc::into_raw(Arc::clone(self)).cast::<()>();
-        // SAFETY: `shared` carries the count taken just above, which `forget` gives back;
-        // `release` only touches the table under its lock and runs on `id`'s own thread
-        // (`Shared::release`).
-        unsafe { Membership::new(shared, release::<T>, forget::<T>) }
-    }
-}
-
-impl<T> Drop for Shared<T> {
-    fn drop(&mut self) {
-        // Values were drained by `ThreadLocal`'s `Drop`; only the table's memory is left.
-        for (bucket, entries) in self.buckets.iter_mut().enumerate() {
-            let entries = *entries.get_mut();
-            if !entries.is_null() {
-                // SAFETY: allocated in `entry_or_insert` as a boxed slice of `1 << bucket`
-                // entries; we are the last owner. Entries hold `MaybeUninit`, so no value
-                // is dropped here.
-                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(entries, 1 << bucket)) });
-            }
-        }
-    }
-}
-
-/// Ends a shared borrow, also on unwind.
-struct ReadGuard<'a>(&'a Cell<isize>);
-
-impl Drop for ReadGuard<'_> {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() - 1);
-    }
-}
-
-/// Ends a mutable borrow, or an initialization that unwound.
-struct ResetGuard<'a>(&'a Cell<isize>, isize);
-
-impl Drop for ResetGuard<'_> {
-    fn drop(&mut self) {
-        self.0.set(self.1);
-    }
-}
-
-#[cold]
-#[inline(never)]
-#[track_caller]
-fn fail<T>(error: AccessError) -> ! {
-    panic!("cannot access thread-local `{}`: {error}", type_name::<T>())
 }
 
 impl<T: Default + 'static> ThreadLocal<T> {
@@ -381,13 +144,7 @@ impl<T> ThreadLocal<T> {
         F: Fn() -> T + Send + Sync + 'static,
     {
         ThreadLocal {
-            shared: Arc::new(Shared {
-                buckets: [const { AtomicPtr::new(ptr::null_mut()) }; BUCKETS],
-                lock: Mutex::new(Retained {
-                    keep: false,
-                    values: Vec::new(),
-                }),
-            }),
+            table: Arc::new(Table::new()),
             init: Box::new(init),
         }
     }
@@ -416,61 +173,8 @@ impl<T> ThreadLocal<T> {
     /// ```
     #[must_use]
     pub fn retain_on_exit(self) -> Self {
-        self.shared.lock().keep = true;
+        self.table.lock().keep = true;
         self
-    }
-
-    /// This thread's entry, when it holds an unborrowed or shared-borrowed value: the fast
-    /// path, with no lock, no allocation and no atomic read-modify-write.
-    #[inline(always)]
-    fn entry(&self) -> Option<&Entry<T>> {
-        let id = identity::current();
-        if id >= identity::LIMIT {
-            return None;
-        }
-        self.shared.entry(id)
-    }
-
-    /// This thread's entry, registering the thread and resolving the markers left by
-    /// `iter_mut` and by an ended identity; does not initialize.
-    #[cold]
-    fn own_entry(&self) -> Result<(usize, &Entry<T>), AccessError> {
-        let id = identity::current_or_register()?;
-        let entry = self.shared.entry_or_insert(id);
-        match entry.state.get() {
-            // We hold `&self`, so the `iter_mut` borrow that pinned the value has ended.
-            PINNED => entry.state.set(0),
-            ORPHANED => self.shared.adopt_orphan(entry),
-            INITIALIZING => return Err(AccessError::Initializing),
-            _ => {}
-        }
-        Ok((id, entry))
-    }
-
-    /// This thread's entry, holding a value (initialized now if needed).
-    #[cold]
-    fn initialized_entry(&self) -> Result<&Entry<T>, AccessError> {
-        let (id, entry) = self.own_entry()?;
-        if entry.state.get() == EMPTY {
-            entry.state.set(INITIALIZING);
-            let unwind = ResetGuard(&entry.state, EMPTY);
-            let value = (self.init)();
-            std::mem::forget(unwind);
-            self.store(id, entry, value);
-        }
-        Ok(entry)
-    }
-
-    /// Puts `value` into this thread's empty entry.
-    fn store(&self, id: usize, entry: &Entry<T>, value: T) {
-        // SAFETY: the entry is this thread's and empty (or initializing), so nothing reads
-        // or borrows its value.
-        unsafe { (*entry.value.get()).write(value) };
-        entry.state.set(0);
-        if !entry.registered.get() {
-            identity::join(id, self.shared.membership());
-            entry.registered.set(true);
-        }
     }
 
     /// Calls `f` with this thread's value, initializing it first if needed.
@@ -511,19 +215,7 @@ impl<T> ThreadLocal<T> {
     /// ```
     #[inline]
     pub fn try_with<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        let entry = match self.entry() {
-            Some(entry) if entry.state.get() >= 0 => entry,
-            _ => self.initialized_entry()?,
-        };
-        let state = entry.state.get();
-        if !(0..isize::MAX).contains(&state) {
-            return Err(AccessError::Borrowed);
-        }
-        entry.state.set(state + 1);
-        let _borrow = ReadGuard(&entry.state);
-        // SAFETY: the entry holds a value, and the count we hold excludes mutable borrows,
-        // `take` and the other exclusive paths until `_borrow` drops.
-        Ok(f(unsafe { (*entry.value.get()).assume_init_ref() }))
+        Local::try_with(self, f)
     }
 
     /// Calls `f` with this thread's value, mutably, initializing it first if needed.
@@ -566,18 +258,7 @@ impl<T> ThreadLocal<T> {
     /// ```
     #[inline]
     pub fn try_with_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
-        let entry = match self.entry() {
-            Some(entry) if entry.state.get() == 0 => entry,
-            _ => self.initialized_entry()?,
-        };
-        if entry.state.get() != 0 {
-            return Err(AccessError::Borrowed);
-        }
-        entry.state.set(WRITING);
-        let _borrow = ResetGuard(&entry.state, 0);
-        // SAFETY: the entry holds a value and `WRITING` excludes every other access to it
-        // until `_borrow` drops.
-        Ok(f(unsafe { (*entry.value.get()).assume_init_mut() }))
+        Local::try_with_mut(self, f)
     }
 
     /// A clone of this thread's value, initializing it first if needed.
@@ -621,17 +302,7 @@ impl<T> ThreadLocal<T> {
     /// ```
     #[track_caller]
     pub fn set(&self, value: T) {
-        let (id, entry) = self.own_entry().unwrap_or_else(|error| fail::<T>(error));
-        match entry.state.get() {
-            EMPTY => self.store(id, entry, value),
-            // SAFETY: present and unborrowed; the old value is dropped after the new one is
-            // in place, so its destructor sees a consistent entry.
-            0 => drop(std::mem::replace(
-                unsafe { (*entry.value.get()).assume_init_mut() },
-                value,
-            )),
-            _ => fail::<T>(AccessError::Borrowed),
-        }
+        Local::set(self, value);
     }
 
     /// Replaces this thread's value with `value` and returns the old one, initializing it
@@ -677,13 +348,7 @@ impl<T> ThreadLocal<T> {
     /// ```
     #[track_caller]
     pub fn take(&self) -> Option<T> {
-        let (_, entry) = self.own_entry().unwrap_or_else(|error| fail::<T>(error));
-        match entry.state.get() {
-            EMPTY => None,
-            // SAFETY: our own entry, present and unborrowed.
-            0 => Some(unsafe { entry.take_value() }),
-            _ => fail::<T>(AccessError::Borrowed),
-        }
+        Local::take(self)
     }
 
     /// Does this thread hold a value (initialized, or `set`)? Never runs the initializer.
@@ -699,11 +364,7 @@ impl<T> ThreadLocal<T> {
     /// assert!(value.is_initialized());
     /// ```
     pub fn is_initialized(&self) -> bool {
-        // An `ORPHANED` entry belongs to an identity that has ended, not to this thread.
-        self.entry().is_some_and(|entry| {
-            let state = entry.state.get();
-            state >= WRITING || state == PINNED
-        })
+        Local::is_initialized(self)
     }
 
     /// Every value this instance holds: live threads' values and, with
@@ -731,25 +392,8 @@ impl<T> ThreadLocal<T> {
     /// assert_eq!(all, [0, 1, 2]);
     /// ```
     pub fn iter_mut(&mut self) -> IterMut<'_, T> {
-        let mut retained = self.shared.lock();
-        let mut values = Vec::new();
-        for (_, entry) in self.shared.entries() {
-            match entry.state.get() {
-                0 | PINNED => entry.state.set(PINNED),
-                ORPHANED if !retained.keep => {
-                    // SAFETY: an orphan holds a value; `&mut self` ends every earlier borrow,
-                    // and the lock keeps exit paths out.
-                    drop(unsafe { entry.take_value() });
-                    continue;
-                }
-                ORPHANED => {}
-                _ => continue,
-            }
-            values.push(NonNull::new(entry.value.get().cast::<T>()).expect("entry address"));
-        }
-        values.extend(retained.values.iter_mut().map(NonNull::from));
         IterMut {
-            values: values.into_iter(),
+            values: self.table.pin_values().into_iter(),
             _borrow: PhantomData,
         }
     }
@@ -768,14 +412,45 @@ impl<T> ThreadLocal<T> {
     /// assert_eq!(value.get(), 1);
     /// ```
     pub fn clear(&mut self) {
-        self.shared.drain(drop);
+        self.table.drain(drop);
+    }
+}
+
+impl<T> Local for ThreadLocal<T> {
+    type Value = T;
+
+    #[inline(always)]
+    fn table(&self) -> &Table<T> {
+        &self.table
+    }
+
+    fn init(&self) -> T {
+        (self.init)()
+    }
+
+    /// A counted reference to the table: it outlives the `ThreadLocal` until every
+    /// identity holding an entry has released it.
+    fn membership(&self) -> Membership {
+        unsafe fn release<T>(table: *const (), id: usize) {
+            // SAFETY: `table` is a counted `Arc<Table<T>>` (see below).
+            unsafe { &*table.cast::<Table<T>>() }.release(id);
+        }
+        unsafe fn forget<T>(table: *const ()) {
+            // SAFETY: gives back the count taken by `Arc::into_raw` below.
+            unsafe { Arc::decrement_strong_count(table.cast::<Table<T>>()) }
+        }
+        let table = Arc::into_raw(Arc::clone(&self.table)).cast::<()>();
+        // SAFETY: `table` carries the count taken just above, which `forget` gives back;
+        // `release` only touches the table under its lock and runs on `id`'s own thread
+        // (`Table::release`).
+        unsafe { Membership::new(table, release::<T>, forget::<T>) }
     }
 }
 
 impl<T> Drop for ThreadLocal<T> {
     fn drop(&mut self) {
-        let members = self.shared.drain(drop);
-        identity::leave(members, Arc::as_ptr(&self.shared).cast());
+        let members = self.table.drain(drop);
+        crate::identity::leave(members, Arc::as_ptr(&self.table).cast());
     }
 }
 
@@ -889,7 +564,7 @@ impl<T> IntoIterator for ThreadLocal<T> {
     /// ```
     fn into_iter(self) -> IntoIter<T> {
         let mut values = Vec::new();
-        self.shared.drain(|value| values.push(value));
+        self.table.drain(|value| values.push(value));
         IntoIter {
             values: values.into_iter(),
         }
