@@ -17,9 +17,10 @@
 #![warn(missing_docs)]
 
 pub use local_core::{AccessError, IntoIter, IterMut, ThreadLocal};
+pub use local_macros::thread_local_struct;
 
 /// Not public API: the one path generated code names runtime items through.
 #[doc(hidden)]
 pub mod __private {
-    pub use local_core::ThreadLocal;
+    pub use local_core::{AccessError, StaticLocal};
 }

@@ -42,8 +42,11 @@
 
 mod error;
 mod identity;
+mod static_local;
 mod table;
 mod thread_local;
 
 pub use error::AccessError;
+#[doc(hidden)]
+pub use static_local::StaticLocal;
 pub use thread_local::{IntoIter, IterMut, ThreadLocal};

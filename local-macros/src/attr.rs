@@ -1,0 +1,116 @@
+//! The attribute's own syntax: its options, and `#[init(..)]` on fields.
+
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+use syn::{Attribute, Expr, Ident, Meta, Path};
+
+use crate::ast::Errors;
+
+/// `#[thread_local_struct(init = path, inherit, per_thread)]`.
+#[derive(Default)]
+pub(crate) struct Options {
+    /// `init = path`: a `fn() -> Self` building each thread's value.
+    pub init: Option<Path>,
+    /// `inherit`: seeded into contexts made by `Context::inherit()`; needs `Clone`.
+    pub inherit: Option<Ident>,
+    /// `per_thread`: the value belongs to the OS thread, whatever context runs.
+    pub per_thread: Option<Ident>,
+}
+
+const OPTIONS: &str = "expected `init = path::to::function`, `inherit` or `per_thread`";
+
+pub(crate) fn options(args: TokenStream, errors: &mut Errors) -> Options {
+    let mut options = Options::default();
+    let parser = syn::meta::parser(|meta| {
+        let Some(name) = meta.path.get_ident().cloned() else {
+            return Err(meta.error(format_args!("unknown option: {OPTIONS}")));
+        };
+        let duplicate = || syn::Error::new(name.span(), format_args!("`{name}` is given twice"));
+        match name.to_string().as_str() {
+            "init" => {
+                if options.init.is_some() {
+                    return Err(duplicate());
+                }
+                let value = meta.value().map_err(|_| {
+                    syn::Error::new(
+                        name.span(),
+                        "`init` names the initializer: write `init = Self::new` \
+                         (a `fn() -> Self`)",
+                    )
+                })?;
+                let path = value.parse::<Path>().map_err(|error| {
+                    syn::Error::new(
+                        error.span(),
+                        "expected the path of a `fn() -> Self`, such as `Self::new`; \
+                         for an expression, put `#[init(..)]` on the fields",
+                    )
+                })?;
+                options.init = Some(path);
+            }
+            "inherit" | "per_thread" => {
+                if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+                    return Err(meta.error(format_args!("`{name}` takes no value")));
+                }
+                let slot = if name == "inherit" {
+                    &mut options.inherit
+                } else {
+                    &mut options.per_thread
+                };
+                if slot.replace(name.clone()).is_some() {
+                    return Err(duplicate());
+                }
+            }
+            _ => {
+                return Err(syn::Error::new(
+                    name.span(),
+                    format_args!("unknown option `{name}`: {OPTIONS}"),
+                ));
+            }
+        }
+        Ok(())
+    });
+    if let Err(error) = parser.parse2(args) {
+        errors.push(error);
+    }
+    options
+}
+
+/// A field's `#[init(expr)]`.
+pub(crate) struct Init {
+    /// The whole attribute, for errors about its presence.
+    pub attr: Attribute,
+    pub expr: Expr,
+}
+
+/// Removes the `#[init(..)]` attributes from `attrs` and returns the field's initializer.
+pub(crate) fn take_init(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option<Init> {
+    let mut init: Option<Init> = None;
+    let mut kept = Vec::with_capacity(attrs.len());
+    for attr in attrs.drain(..) {
+        if !attr.path().is_ident("init") {
+            kept.push(attr);
+            continue;
+        }
+        let expr = match &attr.meta {
+            Meta::List(list) if list.tokens.is_empty() => Err(syn::Error::new_spanned(
+                &attr,
+                "`#[init()]` is empty: write the field's initial value, `#[init(expr)]`",
+            )),
+            Meta::List(list) => list.parse_args::<Expr>(),
+            _ => Err(syn::Error::new_spanned(
+                &attr,
+                "expected `#[init(expr)]`, with the field's initial value in parentheses",
+            )),
+        };
+        match expr {
+            Err(error) => errors.push(error),
+            Ok(_) if init.is_some() => errors.push(syn::Error::new_spanned(
+                &attr,
+                "a second `#[init(..)]` on this field: give one initial value",
+            )),
+            Ok(expr) => init = Some(Init { attr, expr }),
+        }
+    }
+    *attrs = kept;
+    init
+}

@@ -1,0 +1,19 @@
+//! The `#[thread_local_struct]` attribute of the [`local`](https://docs.rs/local) crate.
+//! Use it through `local`, which documents it; this crate only wires the stages:
+//! [`ast`] reads the input, [`valid`] checks it, [`expand`] writes the output.
+#![forbid(unsafe_code)]
+
+mod ast;
+mod attr;
+mod expand;
+#[cfg(test)]
+mod tests;
+mod valid;
+
+use proc_macro::TokenStream;
+
+/// Gives each thread its own value of the struct; see the `local` crate.
+#[proc_macro_attribute]
+pub fn thread_local_struct(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::thread_local_struct(args.into(), item.into()).into()
+}

@@ -1,0 +1,1 @@
+//! The expansion function, fed malformed input, never panics.
