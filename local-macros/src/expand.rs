@@ -187,8 +187,10 @@ fn expand(input: &Input, findings: Option<&Findings>) -> TokenStream {
 
             #inherit
 
+            // Unused functions are not the user's dead code, and a field such as
+            // `_tracker` gives a setter `set__tracker`.
             #[automatically_derived]
-            #[allow(dead_code)]
+            #[allow(dead_code, non_snake_case)]
             impl #ident {
                 #[doc = #with]
                 #[inline]
