@@ -7,6 +7,8 @@ mod ast;
 mod attr;
 mod expand;
 #[cfg(test)]
+mod snapshot;
+#[cfg(test)]
 mod tests;
 mod valid;
 
