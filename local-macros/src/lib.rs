@@ -1,6 +1,6 @@
 //! The `#[thread_local_struct]` attribute of the [`local`](https://docs.rs/local) crate.
 //! Use it through `local`, which documents it; this crate only wires the stages:
-//! [`ast`] reads the input, [`valid`] checks it, [`expand`] writes the output.
+//! `attr` and `ast` read the input, `valid` checks it, `expand` writes the output.
 #![forbid(unsafe_code)]
 
 mod ast;
