@@ -194,10 +194,7 @@ fn initializer_touching_its_own_struct_gets_an_error() {
             }
         }
     }
-    assert_eq!(
-        Recursive::with(|r| r.seen),
-        Err(AccessError::Initializing)
-    );
+    assert_eq!(Recursive::with(|r| r.seen), Err(AccessError::Initializing));
 
     #[thread_local_struct(init = Panicky::new)]
     struct Panicky {

@@ -2,7 +2,7 @@ use std::fmt;
 
 use crate::AccessError;
 use crate::identity::Membership;
-use crate::table::{Local, Table, fail};
+use crate::table::{Local, Table, or_fail};
 
 /// The storage of one `#[thread_local_struct]`: a per-thread table in a `static`.
 ///
@@ -35,7 +35,7 @@ impl<T: 'static> StaticLocal<T> {
     #[inline]
     #[track_caller]
     pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        Local::try_with(&self, f).unwrap_or_else(|error| fail::<T>(error))
+        or_fail::<T, _>(Local::try_with(&self, f))
     }
 
     #[inline]
@@ -46,7 +46,7 @@ impl<T: 'static> StaticLocal<T> {
     #[inline]
     #[track_caller]
     pub fn with_mut<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> R {
-        Local::try_with_mut(&self, f).unwrap_or_else(|error| fail::<T>(error))
+        or_fail::<T, _>(Local::try_with_mut(&self, f))
     }
 
     #[inline]

@@ -281,6 +281,17 @@ pub(crate) fn fail<T>(error: AccessError) -> ! {
     panic!("cannot access thread-local `{}`: {error}", type_name::<T>())
 }
 
+/// The value, or the panic of the `with*` functions, reported at their caller (a closure
+/// passed to `unwrap_or_else` would lose `#[track_caller]`).
+#[inline]
+#[track_caller]
+pub(crate) fn or_fail<T, R>(result: Result<R, AccessError>) -> R {
+    match result {
+        Ok(value) => value,
+        Err(error) => fail::<T>(error),
+    }
+}
+
 /// An owner of a [`Table`]: a `ThreadLocal` instance or a `StaticLocal`. The per-thread
 /// access paths are written once here; owners differ only in how they build a value and
 /// how an identity keeps their table alive.
@@ -384,9 +395,7 @@ pub(crate) trait Local {
 
     #[track_caller]
     fn set(&self, value: Self::Value) {
-        let (id, entry) = self
-            .own_entry()
-            .unwrap_or_else(|error| fail::<Self::Value>(error));
+        let (id, entry) = or_fail::<Self::Value, _>(self.own_entry());
         match entry.state.get() {
             EMPTY => self.store(id, entry, value),
             // SAFETY: present and unborrowed; the old value is dropped after the new one is
@@ -401,9 +410,7 @@ pub(crate) trait Local {
 
     #[track_caller]
     fn take(&self) -> Option<Self::Value> {
-        let (_, entry) = self
-            .own_entry()
-            .unwrap_or_else(|error| fail::<Self::Value>(error));
+        let (_, entry) = or_fail::<Self::Value, _>(self.own_entry());
         match entry.state.get() {
             EMPTY => None,
             // SAFETY: our own entry, present and unborrowed.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::AccessError;
 use crate::identity::Membership;
-use crate::table::{Local, Table, fail};
+use crate::table::{Local, Table, or_fail};
 
 /// Per-instance thread-local storage: each thread that touches a `ThreadLocal` gets its own
 /// value, built on that thread by the initializer, like a Python `threading.local()` object.
@@ -196,7 +196,7 @@ impl<T> ThreadLocal<T> {
     #[inline]
     #[track_caller]
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        self.try_with(f).unwrap_or_else(|error| fail::<T>(error))
+        or_fail::<T, _>(self.try_with(f))
     }
 
     /// Calls `f` with this thread's value, or says why it cannot: the value is mutably
@@ -238,8 +238,7 @@ impl<T> ThreadLocal<T> {
     #[inline]
     #[track_caller]
     pub fn with_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        self.try_with_mut(f)
-            .unwrap_or_else(|error| fail::<T>(error))
+        or_fail::<T, _>(self.try_with_mut(f))
     }
 
     /// Calls `f` with this thread's value, mutably, or says why it cannot: the value is

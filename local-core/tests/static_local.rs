@@ -1,0 +1,76 @@
+//! The storage behind `#[thread_local_struct]`, tested here so that Miri runs it: values
+//! that are neither `Send` nor `Sync` kept per thread in a `static`, and dropped by their
+//! own thread when it exits.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::thread;
+
+use local_core::{AccessError, StaticLocal};
+
+static DROPS: AtomicUsize = AtomicUsize::new(0);
+
+/// Not `Send`, not `Sync`: it must never be touched by another thread than its own.
+struct PerThread {
+    owner: thread::ThreadId,
+    shared: Rc<RefCell<Vec<u32>>>,
+}
+
+impl Drop for PerThread {
+    fn drop(&mut self) {
+        assert_eq!(
+            self.owner,
+            thread::current().id(),
+            "dropped on another thread"
+        );
+        DROPS.fetch_add(1, SeqCst);
+    }
+}
+
+fn build() -> PerThread {
+    PerThread {
+        owner: thread::current().id(),
+        shared: Rc::new(RefCell::new(Vec::new())),
+    }
+}
+
+static LOCAL: StaticLocal<PerThread> = StaticLocal::new(build);
+
+#[test]
+fn values_that_are_neither_send_nor_sync_stay_on_their_thread() {
+    let threads = if cfg!(miri) { 3 } else { 16 };
+    let handles: Vec<_> = (0..threads)
+        .map(|n| {
+            thread::spawn(move || {
+                LOCAL.with(|value| value.shared.borrow_mut().push(n));
+                let copy = LOCAL.with(|value| Rc::clone(&value.shared));
+                assert_eq!(*copy.borrow(), [n]);
+                assert_eq!(LOCAL.with(|value| value.owner), thread::current().id());
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    // Each exited thread dropped its own value, on itself (checked in `Drop`).
+    assert_eq!(DROPS.load(SeqCst), threads as usize);
+}
+
+static COUNTER: StaticLocal<u32> = StaticLocal::new(|| 7);
+
+#[test]
+fn set_take_replace_and_borrows() {
+    thread::spawn(|| {
+        assert!(!COUNTER.is_initialized());
+        COUNTER.set(1);
+        assert_eq!(COUNTER.replace(2), 1);
+        COUNTER.with(|_| assert_eq!(COUNTER.try_with_mut(|_| ()), Err(AccessError::Borrowed)));
+        assert_eq!(COUNTER.take(), Some(2));
+        assert_eq!(COUNTER.with(|n| *n), 7);
+        COUNTER.with_mut(|n| *n += 1);
+        assert_eq!(COUNTER.try_with(|n| *n), Ok(8));
+    })
+    .join()
+    .unwrap();
+}
