@@ -1,14 +1,17 @@
-//! A tour of `local::ThreadLocal`: per-thread values built lazily by an initializer,
-//! dropped when their thread exits, never shared with another thread.
+//! A tour of `local`: per-thread values built lazily by an initializer, dropped when their
+//! thread exits, never shared with another thread. First `#[thread_local_struct]`, which
+//! makes a struct itself the thread-local (Python's `threading.local` subclass), then
+//! `ThreadLocal<T>`, a per-thread value owned by an ordinary variable.
 //!
 //! Run with `cargo run --example tour`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
-use local::{AccessError, ThreadLocal};
+use local::{AccessError, ThreadLocal, thread_local_struct};
 
 fn main() {
+    struct_is_the_thread_local();
     own_value_per_thread();
     dropped_on_exit();
     no_inheritance();
@@ -23,6 +26,88 @@ fn section(title: &str) {
     let n = SECTION.fetch_add(1, Ordering::Relaxed) + 1;
     let gap = if n > 1 { "\n" } else { "" };
     println!("{gap}{n}. {title}");
+}
+
+/// One session per thread. The attribute adds the functions that reach this thread's value
+/// (`Session::with_mut`, `Session::value()`, `Session::set_value`, ...); each `#[init]`
+/// runs on the thread that first touches `Session`, and `hits`, without one, starts at
+/// `u64::default()`.
+#[thread_local_struct]
+#[derive(Debug, Clone)]
+struct Session {
+    #[init(1000)]
+    value: u32,
+    #[init(format!("{:?}", thread::current().id()))]
+    owner: String,
+    hits: u64,
+}
+
+/// Every `Session` dropped so far: threads' values, but also clones and taken values.
+static SESSION_DROPS: AtomicUsize = AtomicUsize::new(0);
+
+// The attribute leaves the struct an ordinary type: a `Drop` impl is fine.
+impl Drop for Session {
+    fn drop(&mut self) {
+        SESSION_DROPS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn struct_is_the_thread_local() {
+    section("#[thread_local_struct]: the struct itself is the thread-local");
+    // The first touch builds main's value, here, so `owner` names the main thread.
+    println!(
+        "   main: owner = {}, value = {}",
+        Session::owner(),
+        Session::value()
+    );
+
+    // One borrow for a change that spans fields; `set_value` for a single field.
+    Session::with_mut(|session| {
+        session.value += 1;
+        session.hits += 1;
+    });
+    println!(
+        "   after with_mut: value = {}, hits = {}",
+        Session::value(),
+        Session::hits()
+    );
+    Session::set_value(7);
+    println!("   after set_value(7): {:?}", Session::get());
+
+    // Each worker builds its own Session on its own thread: another owner, value 1000,
+    // whatever main did. Plain `spawn` + `join`, because `join` also waits for the
+    // thread's exit-time destructors, where its Session is dropped.
+    let drops_before = SESSION_DROPS.load(Ordering::SeqCst);
+    let workers: Vec<_> = (0..2)
+        .map(|_| thread::spawn(|| (Session::owner(), Session::value())))
+        .collect();
+    for worker in workers {
+        let (owner, value) = worker.join().unwrap();
+        println!("   worker: owner = {owner}, value = {value}");
+    }
+    println!(
+        "   the workers exited: {} Sessions dropped with them",
+        SESSION_DROPS.load(Ordering::SeqCst) - drops_before
+    );
+    println!("   main still has value = {}", Session::value());
+
+    // `take` hands back this thread's value; the next touch runs the initializers again.
+    let taken = Session::take();
+    println!("   take() -> {taken:?}");
+    println!("   is_initialized() = {}", Session::is_initialized());
+    println!("   next read rebuilds it: value = {}", Session::value());
+
+    // The generated `Default` runs the same initializers, so each `ThreadLocal<Session>`
+    // is one more independent set of per-thread sessions, apart from the struct's own.
+    let first = ThreadLocal::<Session>::new();
+    let second = ThreadLocal::<Session>::new();
+    first.with_mut(|session| session.value = 1);
+    println!(
+        "   ThreadLocal<Session>: first = {}, second = {}, Session::value() = {}",
+        first.with(|session| session.value),
+        second.with(|session| session.value),
+        Session::value()
+    );
 }
 
 static INIT_RUNS: AtomicUsize = AtomicUsize::new(0);

@@ -64,7 +64,106 @@ fn tour_prints_its_key_facts() {
         "thread B: is_initialized() = false",
         "sum of 1..=1000 = 500500",
         "Err(Borrowed): this thread's value is already borrowed",
+        // The #[thread_local_struct] section.
+        "after with_mut: value = 1001, hits = 1",
+        "the workers exited: 2 Sessions dropped with them",
+        "main still has value = 7",
+        "is_initialized() = false\n   next read rebuilds it: value = 1000",
+        "ThreadLocal<Session>: first = 1, second = 1000, Session::value() = 1000",
     ] {
         assert!(stdout.contains(fact), "missing `{fact}` in:\n{stdout}");
+    }
+    // Each thread's `#[init]` ran on that thread: three different owners.
+    let mut owners: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.split_once("owner = ")?.1.split(',').next())
+        .collect();
+    owners.sort_unstable();
+    owners.dedup();
+    assert_eq!(
+        owners.len(),
+        3,
+        "main and 2 workers, each its own owner:\n{stdout}"
+    );
+}
+
+/// The lines one thread printed, `(name) message`, in order, without the prefix.
+fn lines_of<'a>(stdout: &'a str, thread: &str) -> Vec<&'a str> {
+    let prefix = format!("({thread}) ");
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix(prefix.as_str()))
+        .collect()
+}
+
+/// The `N` of a `value=N` line.
+fn value_of(line: &str) -> Option<u32> {
+    line.strip_prefix("value=")?.parse().ok()
+}
+
+#[test]
+fn local_defaults_runs_the_initializer_once_per_thread() {
+    let stdout = run_example("local_defaults");
+    let mut initialized: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| {
+            line.strip_suffix(") Initializing MyLocal")?
+                .strip_prefix('(')
+        })
+        .collect();
+    assert_eq!(
+        stdout.matches("Initializing").count(),
+        3,
+        "one initializer run per thread:\n{stdout}"
+    );
+    initialized.sort_unstable();
+    assert_eq!(
+        initialized,
+        ["Thread-1", "Thread-2", "main"],
+        "each thread initializes its own value:\n{stdout}"
+    );
+    assert_eq!(
+        lines_of(&stdout, "main"),
+        ["Initializing MyLocal", "value=1000"],
+        "{stdout}"
+    );
+    for worker in ["Thread-1", "Thread-2"] {
+        let lines = lines_of(&stdout, worker);
+        assert_eq!(lines.len(), 3, "{worker}:\n{stdout}");
+        assert_eq!(
+            lines[..2],
+            ["Initializing MyLocal", "value=1000"],
+            "{worker} starts from its own initializer's 1000:\n{stdout}"
+        );
+        assert!(
+            value_of(lines[2]).is_some_and(|n| (1..=100).contains(&n)),
+            "{worker} then sets a value in 1..=100:\n{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("MyLocal::new ran 3 times: once per thread (main + 2 workers)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn thread_local_basic_starts_empty_on_every_thread() {
+    let stdout = run_example("thread_local_basic");
+    assert_eq!(
+        lines_of(&stdout, "main"),
+        ["No value yet", "value=1000"],
+        "{stdout}"
+    );
+    for worker in ["Thread-1", "Thread-2"] {
+        let lines = lines_of(&stdout, worker);
+        assert_eq!(lines.len(), 2, "{worker}:\n{stdout}");
+        assert_eq!(
+            lines[0], "No value yet",
+            "{worker} does not see main's 1000:\n{stdout}"
+        );
+        assert!(
+            value_of(lines[1]).is_some_and(|n| (1..=100).contains(&n)),
+            "{worker} then sets a value in 1..=100:\n{stdout}"
+        );
     }
 }
