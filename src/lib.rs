@@ -136,7 +136,7 @@ pub use local_macros::thread_local_struct;
 /// Not public API: the one path generated code names runtime items through.
 #[doc(hidden)]
 pub mod __private {
-    pub use local_core::{AccessError, StaticLocal};
+    pub use local_core::{AccessError, FieldClone, FieldDefault, StaticLocal};
 }
 
 /// The README's examples, run as doctests.

@@ -40,12 +40,15 @@
 //! concurrently with exiting threads, and the `std::thread::scope` destructor race.
 #![warn(missing_docs)]
 
+mod diagnostics;
 mod error;
 mod identity;
 mod static_local;
 mod table;
 mod thread_local;
 
+#[doc(hidden)]
+pub use diagnostics::{FieldClone, FieldDefault};
 pub use error::AccessError;
 #[doc(hidden)]
 pub use static_local::StaticLocal;

@@ -2,7 +2,7 @@
 //! helper attributes, and what those attributes said.
 
 use proc_macro2::TokenStream;
-use syn::{Fields, Ident, ItemStruct, Member, Type, Visibility};
+use syn::{Attribute, Fields, Ident, ItemStruct, Member, Type, Visibility};
 
 use crate::attr::{self, Init, Options};
 
@@ -12,6 +12,9 @@ pub(crate) struct Input {
     pub options: Options,
     /// In declaration order.
     pub fields: Vec<Field>,
+    /// Further `#[thread_local_struct]` attributes on the item: an error, and removed so
+    /// that the struct is not expanded twice.
+    pub repeated: Vec<Attribute>,
 }
 
 pub(crate) struct Field {
@@ -25,6 +28,15 @@ pub(crate) struct Field {
 
 impl Input {
     pub(crate) fn from_syn(mut item: ItemStruct, options: Options, errors: &mut Errors) -> Self {
+        let (repeated, attrs) = std::mem::take(&mut item.attrs)
+            .into_iter()
+            .partition(|attr| {
+                let path = attr.path();
+                path.segments
+                    .last()
+                    .is_some_and(|last| last.ident == "thread_local_struct")
+            });
+        item.attrs = attrs;
         let fields = match &mut item.fields {
             Fields::Named(named) => named.named.iter_mut().collect::<Vec<_>>(),
             Fields::Unnamed(unnamed) => unnamed.unnamed.iter_mut().collect(),
@@ -48,6 +60,7 @@ impl Input {
             item,
             options,
             fields,
+            repeated,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The attribute's own syntax: its options, and `#[init(..)]` on fields.
 
 use proc_macro2::TokenStream;
-use syn::parse::Parser;
+use syn::parse::{ParseStream, Parser};
 use syn::{Attribute, Expr, Ident, Meta, Path};
 
 use crate::ast::Errors;
@@ -10,11 +10,17 @@ use crate::ast::Errors;
 #[derive(Default)]
 pub(crate) struct Options {
     /// `init = path`: a `fn() -> Self` building each thread's value.
-    pub init: Option<Path>,
+    pub init: Option<InitFn>,
     /// `inherit`: seeded into contexts made by `Context::inherit()`; needs `Clone`.
     pub inherit: Option<Ident>,
     /// `per_thread`: the value belongs to the OS thread, whatever context runs.
     pub per_thread: Option<Ident>,
+}
+
+pub(crate) struct InitFn {
+    /// The `init` keyword, where a wrong signature is "expected".
+    pub keyword: Ident,
+    pub path: Path,
 }
 
 const OPTIONS: &str = "expected `init = path::to::function`, `inherit` or `per_thread`";
@@ -38,6 +44,12 @@ pub(crate) fn options(args: TokenStream, errors: &mut Errors) -> Options {
                          (a `fn() -> Self`)",
                     )
                 })?;
+                if value.peek(syn::LitStr) {
+                    return Err(value.error(
+                        "remove the quotes: `init` takes the path itself, \
+                         `init = Self::new`",
+                    ));
+                }
                 let path = value.parse::<Path>().map_err(|error| {
                     syn::Error::new(
                         error.span(),
@@ -45,11 +57,22 @@ pub(crate) fn options(args: TokenStream, errors: &mut Errors) -> Options {
                          for an expression, put `#[init(..)]` on the fields",
                     )
                 })?;
-                options.init = Some(path);
+                if value.peek(syn::token::Paren) {
+                    return Err(value.error(
+                        "write the function's path without calling it: \
+                         `init = Self::new`; it is called once on each thread",
+                    ));
+                }
+                options.init = Some(InitFn {
+                    keyword: name.clone(),
+                    path,
+                });
             }
             "inherit" | "per_thread" => {
                 if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
-                    return Err(meta.error(format_args!("`{name}` takes no value")));
+                    return Err(meta.error(format_args!(
+                        "`{name}` takes no value: write `#[thread_local_struct({name})]`"
+                    )));
                 }
                 let slot = if name == "inherit" {
                     &mut options.inherit
@@ -96,7 +119,15 @@ pub(crate) fn take_init(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Opti
                 &attr,
                 "`#[init()]` is empty: write the field's initial value, `#[init(expr)]`",
             )),
-            Meta::List(list) => list.parse_args::<Expr>(),
+            Meta::List(list) => list.parse_args_with(|input: ParseStream| {
+                let expr = input.parse::<Expr>()?;
+                if !input.is_empty() {
+                    return Err(input.error(
+                        "expected one expression, the field's initial value: `#[init(expr)]`",
+                    ));
+                }
+                Ok(expr)
+            }),
             _ => Err(syn::Error::new_spanned(
                 &attr,
                 "expected `#[init(expr)]`, with the field's initial value in parentheses",

@@ -4,10 +4,10 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Item, Member};
+use syn::{Generics, Ident, Item, Visibility};
 
-use crate::ast::{Errors, Input};
-use crate::valid::{self, Findings, unraw};
+use crate::ast::{Errors, Field, Input};
+use crate::valid::{self, unraw};
 use crate::{ast, attr};
 
 /// The whole macro, over `proc_macro2` tokens so that tests can call it: never panics, and
@@ -19,7 +19,13 @@ pub(crate) fn thread_local_struct(args: TokenStream, item: TokenStream) -> Token
         Ok(Item::Struct(item)) => item,
         Ok(other) => {
             errors.push(not_a_struct(&other));
-            return with_errors(&errors, item);
+            // The functions code may already call, so that the one mistake is the only error.
+            let stubs = match &other {
+                Item::Enum(e) => functions(&e.ident, &e.generics, &e.vis, &[], &[], None),
+                Item::Union(u) => functions(&u.ident, &u.generics, &u.vis, &[], &[], None),
+                _ => TokenStream::new(),
+            };
+            return with_errors(&errors, quote!(#item #stubs));
         }
         Err(error) => {
             errors.push(error);
@@ -29,13 +35,24 @@ pub(crate) fn thread_local_struct(args: TokenStream, item: TokenStream) -> Token
     let input = ast::Input::from_syn(item, options, &mut errors);
     let findings = valid::check(&input, &mut errors);
     if errors.is_empty() {
-        expand(&input, None)
-    } else if findings.generic {
-        with_errors(&errors, input.item.to_token_stream())
-    } else {
-        // The struct and its functions, so that code using them reports nothing more.
-        with_errors(&errors, expand(&input, Some(&findings)))
+        return expand(&input);
     }
+    // The struct and stubs of its functions: code using them reports nothing more.
+    let Input { item, fields, .. } = &input;
+    let stubs = functions(
+        &item.ident,
+        &item.generics,
+        &item.vis,
+        fields,
+        &findings.clashes,
+        None,
+    );
+    let default = if findings.derives_default {
+        TokenStream::new()
+    } else {
+        default_impl(&item.ident, &item.generics, &quote!(::core::unreachable!()))
+    };
+    with_errors(&errors, quote!(#item #default #stubs))
 }
 
 fn with_errors(errors: &Errors, tokens: TokenStream) -> TokenStream {
@@ -61,37 +78,40 @@ fn not_a_struct(item: &Item) -> syn::Error {
     }
 }
 
-/// The expansion. With `findings` (the input had errors), values are never built and the
-/// parts that would repeat an error are left out.
-fn expand(input: &Input, findings: Option<&Findings>) -> TokenStream {
+/// The expansion of a valid input.
+fn expand(input: &Input) -> TokenStream {
     let Input {
         item,
         options,
         fields,
+        ..
     } = input;
     let ident = &item.ident;
-    let vis = &item.vis;
-    let storage = syn::Ident::new("__THREAD_LOCAL_STRUCT", Span::mixed_site());
+    let storage = Ident::new("__THREAD_LOCAL_STRUCT", Span::mixed_site());
     let private = quote!(::local::__private);
 
-    let init = match (findings, &options.init) {
-        (Some(_), _) => quote!(::core::unreachable!()),
-        (None, Some(path)) => {
-            let function = syn::Ident::new("init", Span::mixed_site());
-            // A function of another signature is a type error at the user's path.
-            quote_spanned! {path.span()=> {
-                let #function: fn() -> Self = #path;
+    let init = match &options.init {
+        Some(init) => {
+            let function = Ident::new("__init", Span::mixed_site());
+            // A function of another signature is a type error at the user's path, "expected"
+            // because of the `init` keyword.
+            let expected = quote_spanned!(init.keyword.span()=> fn() -> Self);
+            let path = &init.path;
+            quote! {{
+                let #function: #expected = #path;
                 #function()
             }}
         }
-        (None, None) => {
+        None => {
             let values = fields.iter().map(|field| {
                 let value = match &field.init {
                     Some(init) => init.expr.to_token_stream(),
-                    // Not `Default`: a type error at the field's type.
+                    // Not `Default`: an error at the field's type, asking for `#[init(..)]`.
                     None => {
                         let ty = &field.ty;
-                        quote_spanned!(ty.span()=> <#ty as ::core::default::Default>::default())
+                        quote_spanned! {ty.span()=>
+                            <#ty as #private::FieldDefault>::field_default()
+                        }
                     }
                 };
                 let member = &field.member;
@@ -100,20 +120,7 @@ fn expand(input: &Input, findings: Option<&Findings>) -> TokenStream {
             quote!(Self { #(#values,)* })
         }
     };
-
-    let default = if findings.is_some_and(|findings| findings.derives_default) {
-        TokenStream::new()
-    } else {
-        quote! {
-            #[automatically_derived]
-            impl ::core::default::Default for #ident {
-                /// Builds a value with the struct's thread-local initializer.
-                fn default() -> Self {
-                    #init
-                }
-            }
-        }
-    };
+    let default = default_impl(ident, &item.generics, &init);
 
     let inherit = options.inherit.as_ref().map(|inherit| {
         // Needs `Clone`: the error points at `inherit`.
@@ -125,16 +132,70 @@ fn expand(input: &Input, findings: Option<&Findings>) -> TokenStream {
         }
     });
 
-    let accessors = fields.iter().enumerate().filter_map(|(index, field)| {
-        let name = field.ident.as_ref()?;
-        if findings.is_some_and(|findings| findings.clashes[index]) {
-            return None;
-        }
-        let Member::Named(member) = &field.member else {
-            return None;
+    let functions = functions(
+        ident,
+        &item.generics,
+        &item.vis,
+        fields,
+        &vec![false; fields.len()],
+        Some(&storage),
+    );
+
+    quote! {
+        #item
+
+        const _: () = {
+            static #storage: #private::StaticLocal<#ident> =
+                #private::StaticLocal::new(<#ident as ::core::default::Default>::default);
+
+            #default
+
+            #inherit
+
+            #functions
         };
+    }
+}
+
+fn default_impl(ident: &Ident, generics: &Generics, init: &TokenStream) -> TokenStream {
+    let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::core::default::Default for #ident #type_generics #where_clause {
+            /// Builds a value with the struct's thread-local initializer.
+            fn default() -> Self {
+                #init
+            }
+        }
+    }
+}
+
+/// The generated functions. They reach `storage`; without it (the input had errors) they
+/// are stubs with the same signatures, so code calling them reports nothing more.
+fn functions(
+    ident: &Ident,
+    generics: &Generics,
+    vis: &Visibility,
+    fields: &[Field],
+    clashes: &[bool],
+    storage: Option<&Ident>,
+) -> TokenStream {
+    let private = quote!(::local::__private);
+    // Bindings of the generated code: `__`-prefixed, because a user's constant named like
+    // a binding would turn it into a pattern that does not bind.
+    let f = Ident::new("__f", Span::mixed_site());
+    let value = Ident::new("__value", Span::mixed_site());
+    let this = Ident::new("__this", Span::mixed_site());
+    let body = |call: TokenStream| match storage {
+        Some(storage) => quote!(#storage.#call),
+        None => quote!(::core::unreachable!()),
+    };
+
+    let accessors = fields.iter().zip(clashes).filter_map(|(field, &clash)| {
+        let name = field.ident.as_ref().filter(|_| !clash)?;
         let field_vis = &field.vis;
         let ty = &field.ty;
+        let member = &field.member;
         let setter = format_ident!("set_{}", unraw(name), span = name.span());
         let get_doc = format!(
             "A clone of this thread's `{}` field of [`{ident}`], initializing the value if needed.",
@@ -144,21 +205,25 @@ fn expand(input: &Input, findings: Option<&Findings>) -> TokenStream {
             "Sets this thread's `{}` field of [`{ident}`], initializing the value if needed.",
             unraw(name),
         );
+        // Not `Clone`: an error at the call, explained at the field's type.
+        let clone_bound = quote_spanned!(ty.span()=> for<'__local> #ty: #private::FieldClone);
+        let get = body(quote!(with(|#value| #private::FieldClone::field_clone(&#value.#member))));
+        let set = body(quote!(with_mut(|#this| #this.#member = #value)));
         Some(quote! {
             #[doc = #get_doc]
             #[must_use]
             #[track_caller]
             #field_vis fn #name() -> #ty
             where
-                for<'a> #ty: ::core::clone::Clone,
+                #clone_bound,
             {
-                #storage.with(|value| ::core::clone::Clone::clone(&value.#member))
+                #get
             }
 
             #[doc = #set_doc]
             #[track_caller]
-            #field_vis fn #setter(value: #ty) {
-                #storage.with_mut(|this| this.#member = value);
+            #field_vis fn #setter(#value: #ty) {
+                #set;
             }
         })
     });
@@ -175,90 +240,89 @@ fn expand(input: &Input, findings: Option<&Findings>) -> TokenStream {
         take,
         is_initialized,
     } = &docs;
+    let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
+    let with_body = body(quote!(with(#f)));
+    let with_mut_body = body(quote!(with_mut(#f)));
+    let try_with_body = body(quote!(try_with(#f)));
+    let try_with_mut_body = body(quote!(try_with_mut(#f)));
+    let get_body = body(quote!(with(::core::clone::Clone::clone)));
+    let set_body = body(quote!(set(#value)));
+    let replace_body = body(quote!(replace(#value)));
+    let take_body = body(quote!(take()));
+    let is_initialized_body = body(quote!(is_initialized()));
 
     quote! {
-        #item
-
-        const _: () = {
-            static #storage: #private::StaticLocal<#ident> =
-                #private::StaticLocal::new(<#ident as ::core::default::Default>::default);
-
-            #default
-
-            #inherit
-
-            // Unused functions are not the user's dead code, and a field such as
-            // `_tracker` gives a setter `set__tracker`.
-            #[automatically_derived]
-            #[allow(dead_code, non_snake_case)]
-            impl #ident {
-                #[doc = #with]
-                #[inline]
-                #[track_caller]
-                #vis fn with<R>(f: impl ::core::ops::FnOnce(&Self) -> R) -> R {
-                    #storage.with(f)
-                }
-
-                #[doc = #with_mut]
-                #[inline]
-                #[track_caller]
-                #vis fn with_mut<R>(f: impl ::core::ops::FnOnce(&mut Self) -> R) -> R {
-                    #storage.with_mut(f)
-                }
-
-                #[doc = #try_with]
-                #[inline]
-                #vis fn try_with<R>(
-                    f: impl ::core::ops::FnOnce(&Self) -> R,
-                ) -> ::core::result::Result<R, #private::AccessError> {
-                    #storage.try_with(f)
-                }
-
-                #[doc = #try_with_mut]
-                #[inline]
-                #vis fn try_with_mut<R>(
-                    f: impl ::core::ops::FnOnce(&mut Self) -> R,
-                ) -> ::core::result::Result<R, #private::AccessError> {
-                    #storage.try_with_mut(f)
-                }
-
-                #[doc = #get]
-                #[must_use]
-                #[track_caller]
-                #vis fn get() -> Self
-                where
-                    for<'a> Self: ::core::clone::Clone,
-                {
-                    #storage.with(::core::clone::Clone::clone)
-                }
-
-                #[doc = #set]
-                #[track_caller]
-                #vis fn set(value: Self) {
-                    #storage.set(value);
-                }
-
-                #[doc = #replace]
-                #[track_caller]
-                #vis fn replace(value: Self) -> Self {
-                    #storage.replace(value)
-                }
-
-                #[doc = #take]
-                #[track_caller]
-                #vis fn take() -> ::core::option::Option<Self> {
-                    #storage.take()
-                }
-
-                #[doc = #is_initialized]
-                #[must_use]
-                #vis fn is_initialized() -> bool {
-                    #storage.is_initialized()
-                }
-
-                #(#accessors)*
+        // Unused functions are not the user's dead code, and a field such as `_tracker`
+        // gives a setter `set__tracker`.
+        #[automatically_derived]
+        #[allow(dead_code, non_snake_case)]
+        impl #impl_generics #ident #type_generics #where_clause {
+            #[doc = #with]
+            #[inline]
+            #[track_caller]
+            #vis fn with<R>(#f: impl ::core::ops::FnOnce(&Self) -> R) -> R {
+                #with_body
             }
-        };
+
+            #[doc = #with_mut]
+            #[inline]
+            #[track_caller]
+            #vis fn with_mut<R>(#f: impl ::core::ops::FnOnce(&mut Self) -> R) -> R {
+                #with_mut_body
+            }
+
+            #[doc = #try_with]
+            #[inline]
+            #vis fn try_with<R>(
+                #f: impl ::core::ops::FnOnce(&Self) -> R,
+            ) -> ::core::result::Result<R, #private::AccessError> {
+                #try_with_body
+            }
+
+            #[doc = #try_with_mut]
+            #[inline]
+            #vis fn try_with_mut<R>(
+                #f: impl ::core::ops::FnOnce(&mut Self) -> R,
+            ) -> ::core::result::Result<R, #private::AccessError> {
+                #try_with_mut_body
+            }
+
+            #[doc = #get]
+            #[must_use]
+            #[track_caller]
+            #vis fn get() -> Self
+            where
+                for<'__local> Self: ::core::clone::Clone,
+            {
+                #get_body
+            }
+
+            #[doc = #set]
+            #[track_caller]
+            #vis fn set(#value: Self) {
+                #set_body;
+            }
+
+            #[doc = #replace]
+            #[track_caller]
+            #vis fn replace(#value: Self) -> Self {
+                #replace_body
+            }
+
+            #[doc = #take]
+            #[track_caller]
+            #vis fn take() -> ::core::option::Option<Self> {
+                #take_body
+            }
+
+            #[doc = #is_initialized]
+            #[must_use]
+            #vis fn is_initialized() -> bool {
+                #is_initialized_body
+            }
+
+            #(#accessors)*
+        }
     }
 }
 
@@ -276,7 +340,7 @@ struct Docs {
 }
 
 impl Docs {
-    fn new(ident: &syn::Ident) -> Self {
+    fn new(ident: &Ident) -> Self {
         let panics = "\n\n# Panics\n\nIf the value is already borrowed on this thread in a \
                       conflicting way, if called from the struct's own initializer, or during \
                       thread teardown after the value was destroyed.";

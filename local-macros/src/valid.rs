@@ -23,8 +23,6 @@ pub(crate) const GENERATED: &[&str] = &[
 /// repeat the error.
 #[derive(Default)]
 pub(crate) struct Findings {
-    /// The struct has generic parameters: nothing can be generated for it.
-    pub generic: bool,
     /// `#[derive(Default)]` is present: the generated `Default` would be a second one.
     pub derives_default: bool,
     /// Per field: its accessors would clash with a generated function.
@@ -39,7 +37,6 @@ pub(crate) fn check(input: &Input, errors: &mut Errors) -> Findings {
     let item = &input.item;
 
     if let Some(param) = item.generics.params.first() {
-        findings.generic = true;
         let message = match param {
             GenericParam::Type(_) => {
                 "a thread-local struct cannot have type parameters: each thread's value is \
@@ -57,7 +54,6 @@ pub(crate) fn check(input: &Input, errors: &mut Errors) -> Findings {
         errors.push(syn::Error::new_spanned(&item.generics, message));
     }
     if let Some(where_clause) = &item.generics.where_clause {
-        findings.generic = true;
         errors.push(syn::Error::new_spanned(
             where_clause,
             "a thread-local struct cannot have a `where` clause: it has no parameters to bound",
@@ -102,19 +98,14 @@ pub(crate) fn check(input: &Input, errors: &mut Errors) -> Findings {
         ));
     }
 
+    for attr in &input.repeated {
+        errors.push(syn::Error::new_spanned(
+            attr,
+            "`#[thread_local_struct]` is applied twice: remove this one",
+        ));
+    }
     for attr in &item.attrs {
-        let path = attr.path();
-        if path
-            .segments
-            .last()
-            .is_some_and(|last| last.ident == "thread_local_struct")
-        {
-            errors.push(syn::Error::new_spanned(
-                attr,
-                "`#[thread_local_struct]` is applied twice: remove this one",
-            ));
-        }
-        if path.is_ident("derive") {
+        if attr.path().is_ident("derive") {
             // A derive list that does not parse is the compiler's to report.
             let _ = attr.parse_nested_meta(|meta| {
                 if meta

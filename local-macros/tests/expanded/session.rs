@@ -17,7 +17,7 @@ const _: () = {
             Self {
                 value: 1000,
                 owner: format!("{:?}", std::thread::current().id()),
-                hits: <u64 as ::core::default::Default>::default(),
+                hits: <u64 as ::local::__private::FieldDefault>::field_default(),
             }
         }
     }
@@ -27,47 +27,47 @@ const _: () = {
         #[doc = "Calls `f` with this thread's [`Session`], initializing it first if needed.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[inline]
         #[track_caller]
-        pub fn with<R>(f: impl ::core::ops::FnOnce(&Self) -> R) -> R {
-            __THREAD_LOCAL_STRUCT.with(f)
+        pub fn with<R>(__f: impl ::core::ops::FnOnce(&Self) -> R) -> R {
+            __THREAD_LOCAL_STRUCT.with(__f)
         }
         #[doc = "Calls `f` with this thread's [`Session`], mutably, initializing it first if needed.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[inline]
         #[track_caller]
-        pub fn with_mut<R>(f: impl ::core::ops::FnOnce(&mut Self) -> R) -> R {
-            __THREAD_LOCAL_STRUCT.with_mut(f)
+        pub fn with_mut<R>(__f: impl ::core::ops::FnOnce(&mut Self) -> R) -> R {
+            __THREAD_LOCAL_STRUCT.with_mut(__f)
         }
         #[doc = "Calls `f` with this thread's [`Session`], or returns why it cannot: already mutably borrowed, touched by its own initializer, or the thread is exiting."]
         #[inline]
         pub fn try_with<R>(
-            f: impl ::core::ops::FnOnce(&Self) -> R,
+            __f: impl ::core::ops::FnOnce(&Self) -> R,
         ) -> ::core::result::Result<R, ::local::__private::AccessError> {
-            __THREAD_LOCAL_STRUCT.try_with(f)
+            __THREAD_LOCAL_STRUCT.try_with(__f)
         }
         #[doc = "Calls `f` with this thread's [`Session`], mutably, or returns why it cannot: already borrowed, touched by its own initializer, or the thread is exiting."]
         #[inline]
         pub fn try_with_mut<R>(
-            f: impl ::core::ops::FnOnce(&mut Self) -> R,
+            __f: impl ::core::ops::FnOnce(&mut Self) -> R,
         ) -> ::core::result::Result<R, ::local::__private::AccessError> {
-            __THREAD_LOCAL_STRUCT.try_with_mut(f)
+            __THREAD_LOCAL_STRUCT.try_with_mut(__f)
         }
         #[doc = "A clone of this thread's [`Session`], initializing it first if needed.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[must_use]
         #[track_caller]
         pub fn get() -> Self
         where
-            for<'a> Self: ::core::clone::Clone,
+            for<'__local> Self: ::core::clone::Clone,
         {
             __THREAD_LOCAL_STRUCT.with(::core::clone::Clone::clone)
         }
         #[doc = "Replaces this thread's [`Session`] without running the initializer.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[track_caller]
-        pub fn set(value: Self) {
-            __THREAD_LOCAL_STRUCT.set(value);
+        pub fn set(__value: Self) {
+            __THREAD_LOCAL_STRUCT.set(__value);
         }
         #[doc = "Replaces this thread's [`Session`], initializing it first if needed, and returns the old value.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[track_caller]
-        pub fn replace(value: Self) -> Self {
-            __THREAD_LOCAL_STRUCT.replace(value)
+        pub fn replace(__value: Self) -> Self {
+            __THREAD_LOCAL_STRUCT.replace(__value)
         }
         #[doc = "Removes this thread's [`Session`]; the next access runs the initializer again.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[track_caller]
@@ -84,42 +84,45 @@ const _: () = {
         #[track_caller]
         fn value() -> u32
         where
-            for<'a> u32: ::core::clone::Clone,
+            for<'__local> u32: ::local::__private::FieldClone,
         {
-            __THREAD_LOCAL_STRUCT.with(|value| ::core::clone::Clone::clone(&value.value))
+            __THREAD_LOCAL_STRUCT
+                .with(|__value| ::local::__private::FieldClone::field_clone(&__value.value))
         }
         #[doc = "Sets this thread's `value` field of [`Session`], initializing the value if needed."]
         #[track_caller]
-        fn set_value(value: u32) {
-            __THREAD_LOCAL_STRUCT.with_mut(|this| this.value = value);
+        fn set_value(__value: u32) {
+            __THREAD_LOCAL_STRUCT.with_mut(|__this| __this.value = __value);
         }
         #[doc = "A clone of this thread's `owner` field of [`Session`], initializing the value if needed."]
         #[must_use]
         #[track_caller]
         fn owner() -> String
         where
-            for<'a> String: ::core::clone::Clone,
+            for<'__local> String: ::local::__private::FieldClone,
         {
-            __THREAD_LOCAL_STRUCT.with(|value| ::core::clone::Clone::clone(&value.owner))
+            __THREAD_LOCAL_STRUCT
+                .with(|__value| ::local::__private::FieldClone::field_clone(&__value.owner))
         }
         #[doc = "Sets this thread's `owner` field of [`Session`], initializing the value if needed."]
         #[track_caller]
-        fn set_owner(value: String) {
-            __THREAD_LOCAL_STRUCT.with_mut(|this| this.owner = value);
+        fn set_owner(__value: String) {
+            __THREAD_LOCAL_STRUCT.with_mut(|__this| __this.owner = __value);
         }
         #[doc = "A clone of this thread's `hits` field of [`Session`], initializing the value if needed."]
         #[must_use]
         #[track_caller]
         pub fn hits() -> u64
         where
-            for<'a> u64: ::core::clone::Clone,
+            for<'__local> u64: ::local::__private::FieldClone,
         {
-            __THREAD_LOCAL_STRUCT.with(|value| ::core::clone::Clone::clone(&value.hits))
+            __THREAD_LOCAL_STRUCT
+                .with(|__value| ::local::__private::FieldClone::field_clone(&__value.hits))
         }
         #[doc = "Sets this thread's `hits` field of [`Session`], initializing the value if needed."]
         #[track_caller]
-        pub fn set_hits(value: u64) {
-            __THREAD_LOCAL_STRUCT.with_mut(|this| this.hits = value);
+        pub fn set_hits(__value: u64) {
+            __THREAD_LOCAL_STRUCT.with_mut(|__this| __this.hits = __value);
         }
     }
 };

@@ -1,0 +1,14 @@
+use local::thread_local_struct;
+
+#[thread_local_struct(init = Session::new)]
+pub struct Session {
+    value: u32,
+}
+
+impl Session {
+    fn new() -> Option<Self> {
+        Some(Session { value: 1000 })
+    }
+}
+
+fn main() {}

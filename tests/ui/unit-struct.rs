@@ -1,0 +1,6 @@
+use local::thread_local_struct;
+
+#[thread_local_struct]
+pub struct Marker;
+
+fn main() {}

@@ -1,0 +1,14 @@
+use local::thread_local_struct;
+
+#[thread_local_struct]
+pub struct Session {
+    #[init(1000)]
+    value: u32,
+}
+
+fn main() {
+    Session::with(|s| {
+        let handle = std::thread::spawn(move || s.value);
+        handle.join().unwrap();
+    });
+}
