@@ -1,10 +1,10 @@
 //! Thread churn: the churn check of the design contract.
 //!
 //! Spawns many short threads (the first argument, default 100,000), at most 64 alive at
-//! once. Each thread touches one shared `ThreadLocal<Payload>`, which builds it a 1 KiB
-//! value, and exits; its value must be dropped when it exits. Every batch is joined with
-//! `JoinHandle::join`, which returns only after the thread's thread-local destructors
-//! have run.
+//! once. Each thread touches one shared `ThreadLocal<Payload>` and one
+//! `#[thread_local_struct]`, each building it a 1 KiB value, and exits; both values must
+//! be dropped when it exits. Every batch is joined with `JoinHandle::join`, which returns
+//! only after the thread's thread-local destructors have run.
 //!
 //! It measures:
 //!
@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Instant;
 
-use local::ThreadLocal;
+use local::{ThreadLocal, thread_local_struct};
 
 /// Threads alive at once.
 const BATCH: usize = 64;
@@ -61,14 +61,23 @@ impl Drop for Payload {
     }
 }
 
+/// The same 1 KiB per thread, held by an attribute struct (a `static`) instead of an
+/// instance.
+#[thread_local_struct]
+struct Scratch {
+    #[init(Payload::new())]
+    payload: Payload,
+}
+
 /// Spawns `count` threads that each touch `payloads` once, and joins them all.
 fn run_batch(payloads: &Arc<ThreadLocal<Payload>>, first: usize, count: usize) {
     let handles: Vec<_> = (first..first + count)
         .map(|n| {
             let payloads = Arc::clone(payloads);
             thread::spawn(move || {
-                // Write to the value so that its page is really used.
+                // Write to the values so that their pages are really used.
                 payloads.with_mut(|payload| payload.bytes[n % 1024] = n as u8);
+                Scratch::with_mut(|scratch| scratch.payload.bytes[n % 1024] = n as u8);
             })
         })
         .collect();
