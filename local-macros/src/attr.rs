@@ -2,7 +2,7 @@
 
 use proc_macro2::TokenStream;
 use syn::parse::{ParseStream, Parser};
-use syn::{Attribute, Expr, Ident, Meta, Path};
+use syn::{Attribute, Expr, Ident, MacroDelimiter, Meta, Path};
 
 use crate::ast::Errors;
 
@@ -115,6 +115,12 @@ pub(crate) fn take_init(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Opti
             continue;
         }
         let expr = match &attr.meta {
+            Meta::List(list) if !matches!(list.delimiter, MacroDelimiter::Paren(_)) => {
+                Err(syn::Error::new_spanned(
+                    &attr,
+                    "expected `#[init(expr)]`, with the field's initial value in parentheses",
+                ))
+            }
             Meta::List(list) if list.tokens.is_empty() => Err(syn::Error::new_spanned(
                 &attr,
                 "`#[init()]` is empty: write the field's initial value, `#[init(expr)]`",
