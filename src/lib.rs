@@ -55,7 +55,10 @@
 //! - A struct whose fields are not `Send` (an `Rc`) works as a per-thread value.
 #![warn(missing_docs)]
 
-pub use local_core::{AccessError, IntoIter, IterMut, ThreadLocal};
+pub use local_core::{
+    AccessError, Context, IntoIter, IterMut, LocalStack, Popped, ThreadLocal, Wrapped, scope,
+    scope_async,
+};
 
 /// Gives every thread its own value of the struct, built on that thread by the struct's
 /// initializer and dropped when the thread exits.
@@ -136,7 +139,10 @@ pub use local_macros::thread_local_struct;
 /// Not public API: the one path generated code names runtime items through.
 #[doc(hidden)]
 pub mod __private {
-    pub use local_core::{AccessError, FieldClone, FieldDefault, StaticLocal};
+    pub use local_core::{
+        AccessError, FieldClone, FieldDefault, ProbeNotSend, ProbeSend, SendProbe, StaticLocal,
+        StaticOptions,
+    };
 }
 
 /// The README's examples, run as doctests.

@@ -28,6 +28,10 @@ pub enum AccessError {
     Borrowed,
     /// The value's initializer, running on this thread, touched the value it is building.
     Initializing,
+    /// The value is not `Send`, and this thread runs a [`Context`](crate::Context), which
+    /// may move between threads: such values live in [`scope`](crate::scope)s, or in
+    /// locals declared `per_thread`.
+    NotSend,
 }
 
 impl fmt::Display for AccessError {
@@ -38,6 +42,10 @@ impl fmt::Display for AccessError {
             }
             AccessError::Borrowed => "this thread's value is already borrowed",
             AccessError::Initializing => "this thread's value was touched by its own initializer",
+            AccessError::NotSend => {
+                "the value is not `Send`, and a `Context` may move between threads: run this \
+                 code in `local::scope`, or declare the struct `per_thread`"
+            }
         })
     }
 }

@@ -14,17 +14,24 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::AccessError;
 
-/// `CURRENT` before this thread has touched any local.
+/// `CURRENT` and `ROOT` before this thread has touched any local.
 const UNSET: usize = usize::MAX;
-/// `CURRENT` once this thread's identity has been released (thread-local destructors).
+/// `CURRENT` and `ROOT` once this thread's identity has been released (thread-local
+/// destructors).
 const DESTROYED: usize = usize::MAX - 1;
 /// Every index below this is a live identity.
 pub(crate) const LIMIT: usize = DESTROYED;
 
 thread_local! {
-    /// The identity whose values this thread reads. No destructor, so reading it is a plain
-    /// thread-local load and never fails, even during thread teardown.
+    /// The identity whose values this thread reads: its own, or that of the context it
+    /// runs. No destructor, so reading it is a plain thread-local load and never fails,
+    /// even during thread teardown.
     static CURRENT: Cell<usize> = const { Cell::new(UNSET) };
+    /// The thread's own identity, read by `per_thread` locals whatever context runs.
+    static ROOT: Cell<usize> = const { Cell::new(UNSET) };
+    /// `CURRENT` belongs to a `Context`, which may move between threads: it must not hold
+    /// values that are not `Send`.
+    static MOVABLE: Cell<bool> = const { Cell::new(false) };
     /// Owns this thread's identity; its destructor releases it when the thread exits.
     static THREAD: ThreadIdentity = const { ThreadIdentity { id: Cell::new(UNSET) } };
 }
@@ -35,20 +42,71 @@ pub(crate) fn current() -> usize {
     CURRENT.with(Cell::get)
 }
 
+/// The thread's own identity, or a value `>= LIMIT` when there is none yet or no more.
+#[inline(always)]
+pub(crate) fn root() -> usize {
+    ROOT.with(Cell::get)
+}
+
+/// Does the current identity belong to a context that may move between threads?
+pub(crate) fn current_is_movable() -> bool {
+    MOVABLE.with(Cell::get)
+}
+
 /// The current identity, allocating one for this thread on its first touch.
 #[cold]
 pub(crate) fn current_or_register() -> Result<usize, AccessError> {
     match current() {
         DESTROYED => Err(AccessError::Destroyed),
+        UNSET => root_or_register(),
+        id => Ok(id),
+    }
+}
+
+/// The thread's own identity, allocated on its first touch of any local.
+#[cold]
+pub(crate) fn root_or_register() -> Result<usize, AccessError> {
+    match root() {
+        DESTROYED => Err(AccessError::Destroyed),
         UNSET => THREAD
             .try_with(|thread| {
                 let id = registry().allocate();
                 thread.id.set(id);
-                CURRENT.set(id);
+                ROOT.set(id);
+                // Inside a context, `CURRENT` is the context's and stays so.
+                if current() == UNSET {
+                    CURRENT.set(id);
+                }
                 id
             })
             .map_err(|_| AccessError::Destroyed),
         id => Ok(id),
+    }
+}
+
+/// A new identity, for a context or a scope; released with [`release`].
+pub(crate) fn allocate() -> usize {
+    registry().allocate()
+}
+
+/// Makes `id` the current identity until the guard drops (also on unwind).
+pub(crate) fn enter(id: usize, movable: bool) -> Entered {
+    Entered {
+        current: CURRENT.replace(id),
+        movable: MOVABLE.replace(movable),
+    }
+}
+
+/// Restores the identity that was current before [`enter`].
+pub(crate) struct Entered {
+    current: usize,
+    movable: bool,
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        CURRENT.set(self.current);
+        MOVABLE.set(self.movable);
     }
 }
 
@@ -60,6 +118,7 @@ impl Drop for ThreadIdentity {
     fn drop(&mut self) {
         // From here on, touching a local on this thread is `AccessError::Destroyed`.
         CURRENT.set(DESTROYED);
+        ROOT.set(DESTROYED);
         let id = self.id.get();
         if id != UNSET {
             release(id);
@@ -73,7 +132,8 @@ pub(crate) fn release(id: usize) {
     let members = std::mem::take(&mut registry().members[id]);
     for member in members {
         // SAFETY: `member` was registered for identity `id` (see `Membership::new`), and
-        // `id` is ending now, on the thread that owned it, exactly once.
+        // `id` is ending now, exactly once, by its owner: its thread, or whoever ends the
+        // context or scope it belongs to.
         unsafe { (member.release)(member.shared, id) };
     }
     registry().free.push(Reverse(id));
@@ -108,14 +168,16 @@ pub(crate) struct Membership {
     shared: *const (),
     release: unsafe fn(*const (), usize),
     forget: unsafe fn(*const ()),
+    /// Copies the value of one identity into another: for `inherit` locals.
+    inherit: Option<unsafe fn(*const (), usize, usize)>,
 }
 
 impl Membership {
     /// # Safety
     ///
     /// `shared` must carry one counted reference to the instance, which `forget(shared)`
-    /// gives back; `release(shared, id)` must be sound to call once, from the thread that
-    /// owns identity `id`, while that reference is held.
+    /// gives back; `release(shared, id)` must be sound to call once, by the owner of
+    /// identity `id` (see [`release`]), while that reference is held.
     pub(crate) unsafe fn new(
         shared: *const (),
         release: unsafe fn(*const (), usize),
@@ -125,7 +187,35 @@ impl Membership {
             shared,
             release,
             forget,
+            inherit: None,
         }
+    }
+
+    /// # Safety
+    ///
+    /// `shared` must stay valid for the rest of the program, and `inherit(shared, from, to)`
+    /// must be sound to call on the thread that currently runs identity `from`, with `to` a
+    /// new identity that no one else uses yet.
+    pub(crate) unsafe fn with_inherit(self, inherit: unsafe fn(*const (), usize, usize)) -> Self {
+        Membership {
+            inherit: Some(inherit),
+            ..self
+        }
+    }
+}
+
+/// Seeds the new identity `to` with clones of the values that identity `from`, current on
+/// this thread, holds in `inherit` locals.
+pub(crate) fn inherit(from: usize, to: usize) {
+    let hooks: Vec<_> = registry().members[from]
+        .iter()
+        .filter_map(|member| Some((member.shared, member.inherit?)))
+        .collect();
+    // Outside the registry lock: cloning runs user code, which may touch other locals.
+    for (shared, hook) in hooks {
+        // SAFETY: registered through `with_inherit`, whose `shared` lives forever; `from`
+        // is current on this thread and `to` is new (see `Context::inherit`).
+        unsafe { hook(shared, from, to) };
     }
 }
 
@@ -136,9 +226,10 @@ impl Drop for Membership {
     }
 }
 
-// SAFETY: a membership is only a counted pointer to an instance table whose release
-// function is called on the identity's own thread (`release` runs in that thread's
-// destructor). Moving the membership between threads, inside the registry, touches no value.
+// SAFETY: a membership is only a counted pointer to an instance table, with functions that
+// the identity's owner calls (`release`, `inherit`). Moving it between threads, inside the
+// registry, touches no value. A thread's identity is released on that thread; a context's
+// may be released elsewhere, which is why contexts hold only `Send` values.
 unsafe impl Send for Membership {}
 
 struct Registry {

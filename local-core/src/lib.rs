@@ -40,16 +40,20 @@
 //! concurrently with exiting threads, and the `std::thread::scope` destructor race.
 #![warn(missing_docs)]
 
+mod context;
 mod diagnostics;
 mod error;
 mod identity;
+mod local_stack;
 mod static_local;
 mod table;
 mod thread_local;
 
+pub use context::{Context, Wrapped, scope, scope_async};
 #[doc(hidden)]
 pub use diagnostics::{FieldClone, FieldDefault};
 pub use error::AccessError;
+pub use local_stack::{LocalStack, Popped};
 #[doc(hidden)]
-pub use static_local::StaticLocal;
+pub use static_local::{ProbeNotSend, ProbeSend, SendProbe, StaticLocal, StaticOptions};
 pub use thread_local::{IntoIter, IterMut, ThreadLocal};

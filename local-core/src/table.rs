@@ -164,16 +164,17 @@ impl<T> Table<T> {
         })
     }
 
-    /// The exit path: identity `id` has ended. Runs on the identity's own thread, under the
-    /// lock, so it cannot overlap `&mut self` methods or `Drop` running on another thread
-    /// (`std::thread::scope` can return before its threads' destructors have run).
+    /// The exit path: identity `id` has ended. Runs by the identity's owner (its thread, or
+    /// whoever ends its context), under the lock, so it cannot overlap `&mut self` methods
+    /// or `Drop` running on another thread (`std::thread::scope` can return before its
+    /// threads' destructors have run).
     pub(crate) fn release(&self, id: usize) {
         let retained = self.lock();
         let Some(entry) = self.entry(id) else { return };
         entry.registered.set(false);
         match entry.state.get() {
-            // SAFETY: present and unborrowed; we hold the lock and `id`'s thread is the
-            // one running this, outside any access.
+            // SAFETY: present and unborrowed; we hold the lock, and `id`'s owner runs this
+            // outside any access of `id`.
             0 if !retained.keep => drop(unsafe { entry.take_value() }),
             // Kept (`retain_on_exit`), or pinned: an `iter_mut` borrow may still point at
             // it, so the value stays where it is.
@@ -306,11 +307,29 @@ pub(crate) trait Local {
     /// A reference to the table for the registry, held until the identity releases it.
     fn membership(&self) -> Membership;
 
+    /// The identity whose value this thread reads: the current one (its own, or its
+    /// context's), or `>= LIMIT` if there is none.
+    #[inline(always)]
+    fn identity(&self) -> usize {
+        identity::current()
+    }
+
+    /// The identity whose value this thread reads, registering the thread if needed.
+    fn identity_or_register(&self) -> Result<usize, AccessError> {
+        identity::current_or_register()
+    }
+
+    /// May a value be created for the current identity? Values that are not `Send` stay
+    /// out of contexts, which may move between threads.
+    fn admit(&self) -> Result<(), AccessError> {
+        Ok(())
+    }
+
     /// This thread's entry, when it holds an unborrowed or shared-borrowed value: the fast
     /// path, with no lock, no allocation and no atomic read-modify-write.
     #[inline(always)]
     fn entry(&self) -> Option<&Entry<Self::Value>> {
-        let id = identity::current();
+        let id = self.identity();
         if id >= identity::LIMIT {
             return None;
         }
@@ -321,7 +340,7 @@ pub(crate) trait Local {
     /// `iter_mut` and by an ended identity; does not initialize.
     #[cold]
     fn own_entry(&self) -> Result<(usize, &Entry<Self::Value>), AccessError> {
-        let id = identity::current_or_register()?;
+        let id = self.identity_or_register()?;
         let table = self.table();
         let entry = table.entry_or_insert(id);
         match entry.state.get() {
@@ -339,6 +358,7 @@ pub(crate) trait Local {
     fn initialized_entry(&self) -> Result<&Entry<Self::Value>, AccessError> {
         let (id, entry) = self.own_entry()?;
         if entry.state.get() == EMPTY {
+            self.admit()?;
             entry.state.set(INITIALIZING);
             let unwind = ResetGuard(&entry.state, EMPTY);
             let value = self.init();
@@ -346,6 +366,17 @@ pub(crate) trait Local {
             self.store(id, entry, value);
         }
         Ok(entry)
+    }
+
+    /// Puts `value` into the entry of `id`, a new identity that nothing else uses yet.
+    fn store_new(&self, id: usize, value: Self::Value) {
+        let table = self.table();
+        let entry = table.entry_or_insert(id);
+        // An index reused from an ended identity may still hold that identity's value.
+        if entry.state.get() == ORPHANED {
+            table.adopt_orphan(entry);
+        }
+        self.store(id, entry, value);
     }
 
     /// Puts `value` into this thread's empty entry.
@@ -397,7 +428,10 @@ pub(crate) trait Local {
     fn set(&self, value: Self::Value) {
         let (id, entry) = or_fail::<Self::Value, _>(self.own_entry());
         match entry.state.get() {
-            EMPTY => self.store(id, entry, value),
+            EMPTY => {
+                or_fail::<Self::Value, _>(self.admit());
+                self.store(id, entry, value);
+            }
             // SAFETY: present and unborrowed; the old value is dropped after the new one is
             // in place, so its destructor sees a consistent entry.
             0 => drop(std::mem::replace(

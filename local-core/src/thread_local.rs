@@ -63,17 +63,14 @@ use crate::table::{Local, Table, or_fail};
 /// assert_eq!(hits.get(), 1);
 /// ```
 ///
-/// A value that is not `Send` (an `Rc`) can be kept per thread, but then the instance
-/// cannot be shared between threads, since it drops every value on the thread that drops it:
+/// Values must be `Send`, as with the `thread_local` crate: the instance may be dropped, and
+/// a [`Context`](crate::Context) holding values may run, on another thread. For values that
+/// are not `Send`, declare a struct with `#[thread_local_struct]` instead.
 ///
 /// ```compile_fail
 /// use local_core::ThreadLocal;
-/// use std::rc::Rc;
 ///
-/// let local = ThreadLocal::with_init(|| Rc::new(0));
-/// std::thread::scope(|s| {
-///     s.spawn(|| local.with(|_| {}));
-/// });
+/// let local = ThreadLocal::with_init(|| std::rc::Rc::new(0));
 /// ```
 ///
 /// # Platform-specific behavior
@@ -100,7 +97,7 @@ pub struct ThreadLocal<T> {
     init: Box<dyn Fn() -> T + Send + Sync>,
 }
 
-impl<T: Default + 'static> ThreadLocal<T> {
+impl<T: Send + Default + 'static> ThreadLocal<T> {
     /// Creates an instance whose threads each start from `T::default()`.
     ///
     /// # Examples
@@ -117,13 +114,13 @@ impl<T: Default + 'static> ThreadLocal<T> {
     }
 }
 
-impl<T: Default + 'static> Default for ThreadLocal<T> {
+impl<T: Send + Default + 'static> Default for ThreadLocal<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T> ThreadLocal<T> {
+impl<T: Send> ThreadLocal<T> {
     /// Creates an instance whose threads each start from `init()`, called on that thread at
     /// its first access. Arguments are captured once by the closure; it runs once per thread.
     ///
@@ -148,7 +145,9 @@ impl<T> ThreadLocal<T> {
             init: Box::new(init),
         }
     }
+}
 
+impl<T> ThreadLocal<T> {
     /// Keeps the value of each thread that exits, instead of dropping it, for
     /// [`iter_mut`](Self::iter_mut), [`into_iter`](IntoIterator::into_iter) and
     /// [`clear`](Self::clear). A kept value is never handed to another thread: a thread

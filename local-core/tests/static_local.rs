@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::thread;
 
-use local_core::{AccessError, StaticLocal};
+use local_core::{AccessError, StaticLocal, StaticOptions};
 
 static DROPS: AtomicUsize = AtomicUsize::new(0);
 
@@ -35,7 +35,16 @@ fn build() -> PerThread {
     }
 }
 
-static LOCAL: StaticLocal<PerThread> = StaticLocal::new(build);
+/// Options as the expansion writes them for a type that is not `Send`.
+const fn options<T>(is_send: bool) -> StaticOptions<T> {
+    StaticOptions {
+        is_send: if is_send { || true } else { || false },
+        per_thread: false,
+        inherit: None,
+    }
+}
+
+static LOCAL: StaticLocal<PerThread> = StaticLocal::new(build, options(false));
 
 #[test]
 fn values_that_are_neither_send_nor_sync_stay_on_their_thread() {
@@ -57,7 +66,7 @@ fn values_that_are_neither_send_nor_sync_stay_on_their_thread() {
     assert_eq!(DROPS.load(SeqCst), threads as usize);
 }
 
-static COUNTER: StaticLocal<u32> = StaticLocal::new(|| 7);
+static COUNTER: StaticLocal<u32> = StaticLocal::new(|| 7, options(true));
 
 #[test]
 fn set_take_replace_and_borrows() {

@@ -484,15 +484,6 @@ fn values_that_are_not_sync_work_per_thread() {
 }
 
 #[test]
-fn values_that_are_not_send_work_on_their_thread() {
-    let local = ThreadLocal::with_init(|| std::rc::Rc::new(5));
-    let rc = local.get();
-    assert_eq!(std::rc::Rc::strong_count(&rc), 2);
-    drop(rc);
-    assert_eq!(local.with(std::rc::Rc::strong_count), 1);
-}
-
-#[test]
 fn access_during_thread_teardown_is_an_error_not_a_crash() {
     static LOCAL: std::sync::LazyLock<ThreadLocal<u32>> =
         std::sync::LazyLock::new(|| ThreadLocal::with_init(|| 1));

@@ -122,15 +122,20 @@ fn expand(input: &Input) -> TokenStream {
     };
     let default = default_impl(ident, &item.generics, &init);
 
-    let inherit = options.inherit.as_ref().map(|inherit| {
-        // Needs `Clone`: the error points at `inherit`.
-        quote_spanned! {inherit.span()=>
-            const _: () = {
-                fn requires_clone<T: ::core::clone::Clone>() {}
-                let _ = requires_clone::<#ident>;
-            };
-        }
-    });
+    // `inherit` copies the value into contexts, which may move between threads: it needs
+    // `Clone + Send`, and an error points at `inherit`.
+    let inherit = match &options.inherit {
+        Some(inherit) => quote_spanned! {inherit.span()=>
+            ::core::option::Option::Some({
+                fn inherited<T: ::core::clone::Clone + ::core::marker::Send>(value: &T) -> T {
+                    ::core::clone::Clone::clone(value)
+                }
+                inherited::<#ident>
+            })
+        },
+        None => quote!(::core::option::Option::None),
+    };
+    let per_thread = options.per_thread.is_some();
 
     let functions = functions(
         ident,
@@ -145,12 +150,19 @@ fn expand(input: &Input) -> TokenStream {
         #item
 
         const _: () = {
-            static #storage: #private::StaticLocal<#ident> =
-                #private::StaticLocal::new(<#ident as ::core::default::Default>::default);
+            static #storage: #private::StaticLocal<#ident> = #private::StaticLocal::new(
+                <#ident as ::core::default::Default>::default,
+                #private::StaticOptions {
+                    is_send: || {
+                        use #private::{ProbeNotSend as _, ProbeSend as _};
+                        (&&#private::SendProbe::<#ident>::NEW).is_send()
+                    },
+                    per_thread: #per_thread,
+                    inherit: #inherit,
+                },
+            );
 
             #default
-
-            #inherit
 
             #functions
         };

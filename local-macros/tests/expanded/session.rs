@@ -9,7 +9,17 @@ pub struct Session {
 }
 const _: () = {
     static __THREAD_LOCAL_STRUCT: ::local::__private::StaticLocal<Session> =
-        ::local::__private::StaticLocal::new(<Session as ::core::default::Default>::default);
+        ::local::__private::StaticLocal::new(
+            <Session as ::core::default::Default>::default,
+            ::local::__private::StaticOptions {
+                is_send: || {
+                    use ::local::__private::{ProbeNotSend as _, ProbeSend as _};
+                    (&&::local::__private::SendProbe::<Session>::NEW).is_send()
+                },
+                per_thread: false,
+                inherit: ::core::option::Option::None,
+            },
+        );
     #[automatically_derived]
     impl ::core::default::Default for Session {
         #[doc = r" Builds a value with the struct's thread-local initializer."]
