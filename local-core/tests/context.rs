@@ -1,0 +1,278 @@
+//! Scopes and contexts in the core, where Miri runs them: fresh values, outer values back,
+//! values dropped exactly once with their scope or context, contexts and wrapped futures
+//! moving between threads, and values that are not `Send` kept out of contexts.
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::task::{Poll, Waker};
+use std::thread;
+
+use local_core::{
+    AccessError, Context, LocalStack, StaticLocal, StaticOptions, ThreadLocal, scope, scope_async,
+};
+
+/// Counts the drops of values built by one local.
+#[derive(Default)]
+struct Drops(Arc<AtomicUsize>);
+
+struct Counted(Arc<AtomicUsize>, u32);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+impl Drops {
+    fn local(&self, start: u32) -> ThreadLocal<Counted> {
+        let drops = Arc::clone(&self.0);
+        ThreadLocal::with_init(move || Counted(Arc::clone(&drops), start))
+    }
+
+    fn count(&self) -> usize {
+        self.0.load(SeqCst)
+    }
+}
+
+#[test]
+fn scope_gives_fresh_values_and_restores_the_outer_ones() {
+    let drops = Drops::default();
+    let local = drops.local(0);
+    local.with_mut(|c| c.1 = 1);
+    let inner = scope(|| {
+        assert!(!local.is_initialized(), "fresh inside a scope");
+        local.with_mut(|c| c.1 = 2);
+        scope(|| {
+            assert_eq!(local.with(|c| c.1), 0, "nested scopes are fresh too");
+            local.with_mut(|c| c.1 = 3);
+        });
+        assert_eq!(
+            drops.count(),
+            1,
+            "the nested scope's value is dropped at its end"
+        );
+        local.with(|c| c.1)
+    });
+    assert_eq!(inner, 2);
+    assert_eq!(drops.count(), 2, "the scope's value is dropped at its end");
+    assert_eq!(local.with(|c| c.1), 1, "the outer value is back");
+}
+
+#[test]
+fn scope_restores_the_outer_values_when_its_closure_panics() {
+    let drops = Drops::default();
+    let local = drops.local(0);
+    local.with_mut(|c| c.1 = 1);
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        scope(|| {
+            local.with_mut(|c| c.1 = 2);
+            panic!("job failed");
+        })
+    }));
+    assert!(result.is_err());
+    assert_eq!(local.with(|c| c.1), 1);
+    assert_eq!(
+        drops.count(),
+        1,
+        "the scope's value was dropped while unwinding"
+    );
+}
+
+#[test]
+fn contexts_are_resumable_and_drop_their_values_once() {
+    let drops = Drops::default();
+    let test = drops.local(0);
+    let mut gr1 = Context::new();
+    let mut gr2 = Context::new();
+    gr1.run(|| test.with_mut(|c| c.1 = 1));
+    gr2.run(|| test.with_mut(|c| c.1 = 2));
+    for _ in 0..3 {
+        assert_eq!(gr1.run(|| test.with(|c| c.1)), 1);
+        assert_eq!(gr2.run(|| test.with(|c| c.1)), 2);
+    }
+    assert!(
+        !test.is_initialized(),
+        "the thread's own value is untouched"
+    );
+    assert_eq!(drops.count(), 0);
+    drop(gr1);
+    assert_eq!(drops.count(), 1);
+    drop(gr2);
+    assert_eq!(drops.count(), 2);
+}
+
+#[test]
+fn a_context_moves_between_threads_with_its_values() {
+    let drops = Drops::default();
+    let local = Arc::new(drops.local(0));
+    let mut context = Context::new();
+    context.run(|| local.with_mut(|c| c.1 = 7));
+    let moved = thread::spawn({
+        let local = Arc::clone(&local);
+        move || {
+            assert_eq!(context.run(|| local.with(|c| c.1)), 7);
+            assert_eq!(local.with(|c| c.1), 0, "the other thread's own value");
+            drop(context);
+        }
+    });
+    moved.join().unwrap();
+    // The worker's own value and the context's, each dropped once.
+    assert_eq!(drops.count(), 2);
+}
+
+/// A future that is pending once, then reads `local`.
+struct YieldThenRead {
+    local: Arc<ThreadLocal<u32>>,
+    yielded: bool,
+}
+
+impl Future for YieldThenRead {
+    type Output = u32;
+
+    fn poll(mut self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<u32> {
+        if self.yielded {
+            Poll::Ready(self.local.get())
+        } else {
+            self.yielded = true;
+            self.local.set(42);
+            Poll::Pending
+        }
+    }
+}
+
+#[test]
+fn a_wrapped_future_keeps_its_values_across_polls_on_different_threads() {
+    let local = Arc::new(ThreadLocal::<u32>::new());
+    let mut task = Box::pin(scope_async(YieldThenRead {
+        local: Arc::clone(&local),
+        yielded: false,
+    }));
+    let mut cx = std::task::Context::from_waker(Waker::noop());
+    assert_eq!(task.as_mut().poll(&mut cx), Poll::Pending);
+    assert_eq!(
+        local.get(),
+        0,
+        "the task's value stays out of this thread's"
+    );
+    let resumed = thread::spawn(move || {
+        let mut cx = std::task::Context::from_waker(Waker::noop());
+        let polled = task.as_mut().poll(&mut cx);
+        (polled, local.get())
+    });
+    let (polled, workers_own) = resumed.join().unwrap();
+    assert_eq!(polled, Poll::Ready(42), "the value set on the first thread");
+    assert_eq!(workers_own, 0, "nor does it leak into the second thread's");
+}
+
+/// Options as the expansion writes them.
+const fn options<T>(
+    is_send: bool,
+    per_thread: bool,
+    inherit: Option<fn(&T) -> T>,
+) -> StaticOptions<T> {
+    StaticOptions {
+        is_send: if is_send { || true } else { || false },
+        per_thread,
+        inherit,
+    }
+}
+
+static NOT_SEND: StaticLocal<Rc<u32>> =
+    StaticLocal::new(|| Rc::new(1), options(false, false, None));
+
+#[test]
+fn values_that_are_not_send_stay_out_of_contexts_but_work_in_scopes() {
+    let mut context = Context::new();
+    context.run(|| {
+        assert_eq!(NOT_SEND.try_with(|rc| **rc), Err(AccessError::NotSend));
+        assert!(!NOT_SEND.is_initialized());
+        let message = catch_unwind(|| NOT_SEND.with(|rc| **rc)).unwrap_err();
+        let message = message.downcast_ref::<String>().unwrap();
+        assert!(message.contains("Rc<u32>"), "{message}");
+        assert!(message.contains("local::scope"), "{message}");
+        // A scope inside the context never leaves this thread.
+        assert_eq!(scope(|| NOT_SEND.with(|rc| **rc)), 1);
+    });
+    assert_eq!(scope(|| NOT_SEND.with(|rc| **rc)), 1);
+    assert_eq!(NOT_SEND.with(|rc| **rc), 1);
+}
+
+static PER_THREAD: StaticLocal<u32> = StaticLocal::new(|| 0, options(true, true, None));
+
+#[test]
+fn per_thread_values_ignore_scopes_and_contexts() {
+    PER_THREAD.set(5);
+    assert_eq!(scope(|| PER_THREAD.with(|n| *n)), 5);
+    assert_eq!(Context::new().run(|| PER_THREAD.with(|n| *n)), 5);
+    scope(|| PER_THREAD.set(6));
+    assert_eq!(PER_THREAD.with(|n| *n), 6);
+}
+
+static INHERITED: StaticLocal<String> = StaticLocal::new(
+    || "initial".to_owned(),
+    options(true, false, Some(String::clone)),
+);
+static NOT_INHERITED: StaticLocal<u32> = StaticLocal::new(|| 0, options(true, false, None));
+
+#[test]
+fn inherit_seeds_a_context_with_clones_of_the_current_values() {
+    thread::spawn(|| {
+        let mut untouched = Context::inherit();
+        assert_eq!(untouched.run(|| INHERITED.with(String::clone)), "initial");
+
+        INHERITED.set("parent".to_owned());
+        NOT_INHERITED.set(9);
+        let mut child = Context::inherit();
+        let seen = thread::scope(|s| {
+            s.spawn(|| {
+                child.run(|| {
+                    let seen = (INHERITED.with(String::clone), NOT_INHERITED.with(|n| *n));
+                    INHERITED.with_mut(|s| s.push_str(" changed in child"));
+                    seen
+                })
+            })
+            .join()
+            .unwrap()
+        });
+        assert_eq!(seen, ("parent".to_owned(), 0));
+        assert_eq!(
+            INHERITED.with(String::clone),
+            "parent",
+            "the child's change stays there"
+        );
+        assert_eq!(
+            child.run(|| INHERITED.with(String::clone)),
+            "parent changed in child"
+        );
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn a_local_stack_is_per_thread_and_per_context() {
+    let stack = LocalStack::new();
+    stack.push(1);
+    let _two = stack.push_scoped(2);
+    thread::scope(|s| {
+        s.spawn(|| assert!(stack.is_empty()));
+    });
+    let mut context = Context::new();
+    context.run(|| {
+        assert!(stack.is_empty());
+        stack.push(10);
+    });
+    assert_eq!(stack.len(), 2);
+    stack.with_top(|top| assert_eq!(top, Some(&2)));
+    {
+        let _three = stack.push_scoped(3);
+        assert_eq!(stack.len(), 3);
+    }
+    assert_eq!(stack.len(), 2);
+    assert_eq!(context.run(|| stack.pop()), Some(10));
+    scope(|| stack.with_top(|top| assert_eq!(top, None)));
+}
