@@ -38,6 +38,52 @@
 //!   `Default` (built by its initializer), so `ThreadLocal::<Session>::new()` gives
 //!   instances of it too.
 //!
+//! - [`scope`], [`Context`], [`scope_async`]: fresh values for every local at once, for a
+//!   job, a greenlet-like context or an async task (below).
+//! - [`LocalStack<T>`](LocalStack): a per-thread, per-context stack, Flask's request stack.
+//!
+//! # Contexts: jobs, greenlets and tasks
+//!
+//! Every local, attribute structs and `ThreadLocal` instances alike, reads the value of the
+//! *current context*: the thread's own, unless one of these is running.
+//!
+//! | use | for | values |
+//! |---|---|---|
+//! | `local::scope(\|\| job())` | a pooled worker's job: nothing carried from one job to the next | fresh inside; dropped when it returns; the outer ones are back |
+//! | `Context::new()` + `ctx.run(\|\| ..)` | a resumable set of values, like a greenlet: switch between contexts on one thread | kept in the context between runs; dropped with it |
+//! | `local::scope_async(fut)`, `ctx.wrap(fut)` | an async task that moves between worker threads | every poll runs in the task's context |
+//! | `Context::inherit()` | a child thread or task that starts from the parent's values | clones of the `#[thread_local_struct(inherit)]` values |
+//!
+//! Entering or leaving costs the same however many locals exist: two thread-local writes.
+//!
+//! **Values that are not `Send`.** A scope never leaves its thread, so it gives fresh values
+//! to every local. A `Context` (and so a task from `scope_async`) may move between threads,
+//! so it holds only `Send` values: `ThreadLocal<T>` requires `T: Send`, and touching inside a
+//! context a `#[thread_local_struct]` whose fields are not `Send` panics with a message that
+//! names it (`try_with` returns [`AccessError::NotSend`]). A struct declared
+//! `#[thread_local_struct(per_thread)]` is outside every context: it keeps its OS thread's
+//! value whatever runs, which suits a per-thread connection or buffer pool, `Send` or not.
+//!
+//! ```
+//! use local::{Context, thread_local_struct};
+//!
+//! #[thread_local_struct]
+//! struct Lc {
+//!     test: u32,
+//! }
+//!
+//! let (mut gr1, mut gr2) = (Context::new(), Context::new());
+//! gr1.run(|| Lc::set_test(1));
+//! gr2.run(|| Lc::set_test(2));
+//! assert_eq!((gr1.run(Lc::test), gr2.run(Lc::test), Lc::test()), (1, 2, 0));
+//!
+//! let fresh = local::scope(|| {
+//!     Lc::set_test(3);
+//!     Lc::test()
+//! });
+//! assert_eq!((fresh, Lc::test()), (3, 0));
+//! ```
+//!
 //! # Guarantees
 //!
 //! - The initializer runs exactly once per thread and value, lazily, on that thread; a
@@ -122,10 +168,9 @@ pub use local_core::{
 /// # Options
 ///
 /// `#[thread_local_struct(init = path, inherit, per_thread)]`, comma-separated:
-/// `inherit` (needs `Clone`) marks a value to be copied into contexts made by
-/// `Context::inherit()`, and `per_thread` keeps a value with its OS thread whatever
-/// context runs; both are reserved for the contexts of a coming release, and are checked
-/// now.
+/// `inherit` (needs `Clone + Send`) copies the current value into contexts made by
+/// [`Context::inherit()`](Context::inherit), and `per_thread` keeps a value with its OS
+/// thread whatever context or scope runs.
 ///
 /// # Rejected at compile time
 ///

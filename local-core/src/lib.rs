@@ -30,6 +30,12 @@
 //! destructors. A value that an [`IterMut`] borrow may still point at is never dropped by
 //! an exiting thread: it is kept until the instance is next cleared, iterated or dropped.
 //!
+//! Contexts and scopes are identities too: entering one makes it this thread's current
+//! identity (two thread-local writes, whatever the number of locals), and ending it
+//! releases its values like a thread's exit. `per_thread` storage reads the thread's own
+//! identity instead. A `Context` may move between threads, so a value that is not `Send`
+//! is never created in one.
+//!
 //! # Verification
 //!
 //! Every `unsafe` block carries a `// SAFETY:` comment (`clippy::undocumented_unsafe_blocks`
