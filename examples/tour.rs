@@ -1,14 +1,15 @@
 //! A tour of `local`: per-thread values built lazily by an initializer, dropped when their
 //! thread exits, never shared with another thread. First `#[thread_local_struct]`, which
 //! makes a struct itself the thread-local (Python's `threading.local` subclass), then
-//! `ThreadLocal<T>`, a per-thread value owned by an ordinary variable.
+//! `ThreadLocal<T>`, a per-thread value owned by an ordinary variable; then contexts,
+//! which give every local fresh or resumable values without a new thread.
 //!
 //! Run with `cargo run --example tour`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
-use local::{AccessError, ThreadLocal, thread_local_struct};
+use local::{AccessError, Context, ThreadLocal, thread_local_struct};
 
 fn main() {
     struct_is_the_thread_local();
@@ -16,6 +17,7 @@ fn main() {
     dropped_on_exit();
     no_inheritance();
     accumulators();
+    contexts();
     misuse();
 }
 
@@ -210,6 +212,41 @@ fn accumulators() {
     println!("   per-thread totals of the exited workers: {partials:?}");
     let sum: u64 = partials.iter().sum();
     println!("   sum of 1..=1000 = {sum}");
+}
+
+fn contexts() {
+    section("Contexts: fresh values for a job, resumable ones for a greenlet");
+    // `local::scope` gives every local, attribute struct or `ThreadLocal`, a fresh value,
+    // drops it at the end, and puts the outer one back: a pooled worker's job starts clean.
+    Session::set_value(42);
+    let drops_before = SESSION_DROPS.load(Ordering::SeqCst);
+    local::scope(|| {
+        println!(
+            "   in scope: Session::value() = {} (fresh)",
+            Session::value()
+        );
+        Session::set_value(1);
+    });
+    println!(
+        "   after the scope: Session::value() = {}; the scope's Sessions dropped: {}",
+        Session::value(),
+        SESSION_DROPS.load(Ordering::SeqCst) - drops_before
+    );
+
+    // A `Context` keeps its values between runs: two alternate on this thread, like
+    // greenlets, and each sees its own value again when resumed.
+    let test = ThreadLocal::with_init(|| 0);
+    let (mut gr1, mut gr2) = (Context::new(), Context::new());
+    gr1.run(|| test.set(1));
+    gr2.run(|| test.set(2));
+    for _ in 0..2 {
+        println!(
+            "   gr1 sees {}, gr2 sees {}, the thread itself {}",
+            gr1.run(|| test.get()),
+            gr2.run(|| test.get()),
+            test.get()
+        );
+    }
 }
 
 fn misuse() {

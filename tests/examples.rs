@@ -70,6 +70,10 @@ fn tour_prints_its_key_facts() {
         "main still has value = 7",
         "is_initialized() = false\n   next read rebuilds it: value = 1000",
         "ThreadLocal<Session>: first = 1, second = 1000, Session::value() = 1000",
+        // The contexts section: a scope's values are fresh, then dropped, the outer back.
+        "in scope: Session::value() = 1000 (fresh)",
+        "after the scope: Session::value() = 42; the scope's Sessions dropped: 1",
+        "gr1 sees 1, gr2 sees 2, the thread itself 0\n   gr1 sees 1, gr2 sees 2, the thread itself 0",
     ] {
         assert!(stdout.contains(fact), "missing `{fact}` in:\n{stdout}");
     }
@@ -166,4 +170,128 @@ fn thread_local_basic_starts_empty_on_every_thread() {
             "{worker} then sets a value in 1..=100:\n{stdout}"
         );
     }
+}
+
+#[test]
+fn greenlet_switch_gives_each_context_its_own_value() {
+    let stdout = run_example("greenlet_switch");
+    let shown: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.contains(": test = "))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "main: test = 0",
+            // Each greenlet starts without a value: main's 0 is the thread's, not theirs.
+            "gr1: test = None",
+            "gr1: test = 1",
+            "gr2: test = None",
+            "gr2: test = 2",
+            // Resumed, each sees its own value again.
+            "gr1: test = 1",
+            "gr2: test = 2",
+            "gr1: test = 1",
+            "gr2: test = 2",
+            // The thread's own value, untouched.
+            "main: test = 0",
+        ],
+        "{stdout}"
+    );
+}
+
+#[test]
+fn request_stack_carries_nothing_from_one_request_to_the_next() {
+    let stdout = run_example("request_stack");
+    let requests: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.starts_with("request "))
+        .collect();
+    assert_eq!(requests.len(), 6, "six requests handled:\n{stdout}");
+    for line in &requests {
+        assert!(
+            line.ends_with("; carried over: none"),
+            "a request found another's state: {line}\n{stdout}"
+        );
+        assert!(
+            line.contains(" on worker-1: ") || line.contains(" on worker-2: "),
+            "served by a pooled worker: {line}\n{stdout}"
+        );
+    }
+    // Every request was served, each once.
+    let mut numbers: Vec<u32> = requests
+        .iter()
+        .filter_map(|line| {
+            line.strip_prefix("request ")?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, [1, 2, 3, 4, 5, 6], "{stdout}");
+    // The request proxy reads the top of the stack, also a nested context's.
+    assert!(
+        stdout.contains("/old-home -> redirected (stack depth 2): home page (request.path = /)"),
+        "{stdout}"
+    );
+    // No login is seen by a later request, on whichever worker.
+    assert_eq!(
+        stdout
+            .matches("/profile -> anonymous: please log in")
+            .count(),
+        3,
+        "{stdout}"
+    );
+    // Outside the scopes, the workers' own values were never touched.
+    assert_eq!(
+        stdout
+            .matches("its thread's own Session: handled = 0, user = None")
+            .count(),
+        2,
+        "{stdout}"
+    );
+    let served: u32 = stdout
+        .lines()
+        .filter_map(|line| {
+            line.split_once(" served ")?
+                .1
+                .split(' ')
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
+        .sum();
+    assert_eq!(served, 6, "the workers served the six requests:\n{stdout}");
+    assert!(
+        stdout.contains("6 requests handled by 2 workers; main's stack is empty: true"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn async_tasks_keep_their_request_ids_across_threads() {
+    let stdout = run_example("async_tasks");
+    let tasks: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.starts_with("task "))
+        .collect();
+    assert_eq!(tasks.len(), 20, "{stdout}");
+    for (line, id) in tasks.iter().zip(1..) {
+        let expected = format!("task {id:2}: request id {id} kept across 40 awaits; ran on ");
+        assert!(line.starts_with(&expected), "{line}\n{stdout}");
+    }
+    assert!(
+        stdout.contains("20 tasks, each kept its own request id; "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("reads the thread's own request id: 0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("main thread's own request id: 0"),
+        "{stdout}"
+    );
 }
