@@ -17,7 +17,7 @@ use crate::identity::{self, Membership};
 const WRITING: isize = -1;
 /// No value.
 const EMPTY: isize = isize::MIN;
-/// No value yet: the initializer is running on the owning thread.
+/// No value yet: the initializer is running for the entry's identity.
 const INITIALIZING: isize = isize::MIN + 1;
 /// A value, unborrowed, that an `iter_mut` borrow may still reference. The owner's next
 /// access turns it back into `0`; if the owner exits first, its value is orphaned rather
@@ -29,9 +29,11 @@ const ORPHANED: isize = isize::MIN + 3;
 
 /// One identity's slot in one instance.
 ///
-/// Only the identity's own thread touches an entry through `&ThreadLocal`. Every other
-/// access (a thread's exit, `&mut self` methods, `Drop`) holds the instance's lock, and
-/// `&mut self` excludes the owner's accesses, so the plain `Cell`s are never raced.
+/// Through `&ThreadLocal`, an entry is only touched by its identity's owner: the thread,
+/// or the one thread running the context (`Context::run` takes `&mut`, and moving a context
+/// or a wrapped future to another thread synchronizes). Every other access (an identity's
+/// end, `&mut self` methods, `Drop`) holds the instance's lock, and `&mut self` excludes
+/// the owner's accesses, so the plain `Cell`s are never raced.
 pub(crate) struct Entry<T> {
     pub(crate) state: Cell<isize>,
     /// This entry's identity is listed as a member of the instance (see `identity::join`).
