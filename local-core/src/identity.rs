@@ -58,7 +58,13 @@ pub(crate) fn current_is_movable() -> bool {
 pub(crate) fn current_or_register() -> Result<usize, AccessError> {
     match current() {
         DESTROYED => Err(AccessError::Destroyed),
-        UNSET => root_or_register(),
+        // No context runs (its identity would be current): the thread's own is, even when
+        // a `per_thread` local registered it earlier, inside a context.
+        UNSET => {
+            let id = root_or_register()?;
+            CURRENT.set(id);
+            Ok(id)
+        }
         id => Ok(id),
     }
 }
@@ -73,10 +79,8 @@ pub(crate) fn root_or_register() -> Result<usize, AccessError> {
                 let id = registry().allocate();
                 thread.id.set(id);
                 ROOT.set(id);
-                // Inside a context, `CURRENT` is the context's and stays so.
-                if current() == UNSET {
-                    CURRENT.set(id);
-                }
+                // Inside a context, `CURRENT` is the context's and stays so; otherwise
+                // `current_or_register` makes it the thread's own.
                 id
             })
             .map_err(|_| AccessError::Destroyed),

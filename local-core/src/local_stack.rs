@@ -1,5 +1,6 @@
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::ThreadLocal;
 
@@ -24,7 +25,10 @@ use crate::ThreadLocal;
 /// });
 /// ```
 pub struct LocalStack<T> {
-    stack: ThreadLocal<Vec<T>>,
+    /// Each value with the tag of the guard that pops it (`0`: no guard).
+    stack: ThreadLocal<Vec<(u64, T)>>,
+    /// The last tag given to a guard.
+    tags: AtomicU64,
 }
 
 impl<T: Send + 'static> LocalStack<T> {
@@ -33,6 +37,7 @@ impl<T: Send + 'static> LocalStack<T> {
     pub fn new() -> Self {
         LocalStack {
             stack: ThreadLocal::new(),
+            tags: AtomicU64::new(0),
         }
     }
 }
@@ -51,7 +56,7 @@ impl<T> LocalStack<T> {
     /// If called from inside [`with_top`](Self::with_top) on the same thread.
     #[track_caller]
     pub fn push(&self, value: T) {
-        self.stack.with_mut(|stack| stack.push(value));
+        self.stack.with_mut(|stack| stack.push((0, value)));
     }
 
     /// Pops the top of this thread's stack.
@@ -61,12 +66,14 @@ impl<T> LocalStack<T> {
     /// If called from inside [`with_top`](Self::with_top) on the same thread.
     #[track_caller]
     pub fn pop(&self) -> Option<T> {
-        self.stack.with_mut(Vec::pop)
+        self.stack
+            .with_mut(|stack| stack.pop().map(|(_, value)| value))
     }
 
     /// Calls `f` with the top of this thread's stack, or `None` if it is empty.
     pub fn with_top<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
-        self.stack.with(|stack| f(stack.last()))
+        self.stack
+            .with(|stack| f(stack.last().map(|(_, value)| value)))
     }
 
     /// The number of values on this thread's stack.
@@ -81,11 +88,20 @@ impl<T> LocalStack<T> {
 
     /// Pushes `value` and returns a guard that pops it when dropped, Python's
     /// `with ctx:`. The guard is not `Send`: it pops the stack of the thread that pushed.
+    /// It pops only its own value, from the top of the current stack: a guard carried out
+    /// of the [`Context::run`](crate::Context::run) or [`scope`](crate::scope) that pushed
+    /// leaves the value there, dropped with that context or scope.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside [`with_top`](Self::with_top) on the same thread.
     #[track_caller]
     pub fn push_scoped(&self, value: T) -> Popped<'_, T> {
-        self.push(value);
+        let tag = self.tags.fetch_add(1, Ordering::Relaxed) + 1;
+        self.stack.with_mut(|stack| stack.push((tag, value)));
         Popped {
             stack: self,
+            tag,
             _same_thread: PhantomData,
         }
     }
@@ -103,13 +119,19 @@ impl<T> fmt::Debug for LocalStack<T> {
 #[must_use = "the value is popped as soon as the guard is dropped"]
 pub struct Popped<'a, T> {
     stack: &'a LocalStack<T>,
+    tag: u64,
     // Not `Send`: it must pop the stack it pushed on, this thread's.
     _same_thread: PhantomData<*const ()>,
 }
 
 impl<T> Drop for Popped<'_, T> {
     fn drop(&mut self) {
-        self.stack.pop();
+        let popped = self.stack.stack.try_with_mut(|stack| match stack.last() {
+            Some((tag, _)) if *tag == self.tag => stack.pop(),
+            _ => None,
+        });
+        // Dropped outside its borrow, so that its destructor may use the stack.
+        drop(popped);
     }
 }
 

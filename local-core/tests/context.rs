@@ -276,3 +276,42 @@ fn a_local_stack_is_per_thread_and_per_context() {
     assert_eq!(context.run(|| stack.pop()), Some(10));
     scope(|| stack.with_top(|top| assert_eq!(top, None)));
 }
+
+#[test]
+fn a_first_touch_by_a_per_thread_local_inside_a_scope_leaves_the_thread_consistent() {
+    thread::spawn(|| {
+        scope(|| PER_THREAD.set(1)); // registers this thread, inside a scope
+        let local = ThreadLocal::<u32>::new();
+        local.set(5);
+        assert!(
+            local.is_initialized(),
+            "the thread reads its own identity again"
+        );
+        INHERITED.set("set after".to_owned());
+        assert_eq!(
+            Context::inherit().run(|| INHERITED.with(String::clone)),
+            "set after"
+        );
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn a_scoped_push_carried_out_of_its_context_pops_nothing_else() {
+    let stack = LocalStack::new();
+    stack.push("outer");
+    let mut context = Context::new();
+    let guard = context.run(|| stack.push_scoped("inner"));
+    drop(guard);
+    assert_eq!(stack.len(), 1, "the thread's own stack keeps its value");
+    stack.with_top(|top| assert_eq!(top, Some(&"outer")));
+    assert_eq!(
+        context.run(|| stack.len()),
+        1,
+        "the value stays in its context"
+    );
+    let escaped = scope(|| stack.push_scoped("scoped"));
+    drop(escaped);
+    assert_eq!(stack.len(), 1);
+}
