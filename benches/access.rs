@@ -1,0 +1,424 @@
+//! The performance contract of DESIGN §4, measured side by side with std, the
+//! `thread_local` crate and a locked map.
+//!
+//! Each group pairs our figure with its peer, so both come from the same run: the machines
+//! are noisy and only ratios carry over. `scripts/bench-table` reads the results from
+//! `target/criterion/<group>/<bench>/new/estimates.json` and prints the table; the bench
+//! names below are what it looks for, so keep them stable.
+//!
+//! | group | benches | bar |
+//! |---|---|---|
+//! | `attribute_with_mut` | `ours`, `std` | attribute `with_mut` vs `thread_local!{ RefCell }` ≤ 1.2× |
+//! | `thread_local_with_mut` | `ours`, `thread_local_crate` | `ThreadLocal::with_mut` vs the crate's `get_or` + `borrow_mut` ≤ 1.2× |
+//! | `locked_map` | `{ours_attribute, ours_thread_local, mutex_hashmap}/{1_thread, 2_threads}` | ≥ 10× faster than the map; ours with 2 threads ≤ 1.2× of 1 thread |
+//! | `context` | `inside`, `outside` | attribute `with_mut` inside a context vs outside ≤ 2× |
+//! | `context_enter_leave` | `{context_run, scope}/{1_local, 1000_locals}` | enter + leave with 1,000 locals touched vs 1 ≤ 1.5× |
+//! | `first_touch` | `ours`, `thread_local_crate` | first touch on a new thread (threads alive together) ≤ 2× |
+//! | `first_touch_spawn` | `ours`, `thread_local_crate` | the same ≤ 2×, timed from before spawning the threads (the spawns dominate) |
+//!
+//! Every figure is the time of one access (one enter + leave, one first touch). Multi-thread
+//! figures are per operation per thread: the wall time of `iters` operations done by each
+//! thread concurrently, divided by `iters`.
+//!
+//! ```text
+//! cargo bench --bench access                 # everything, a few minutes on 2 cores
+//! cargo bench --bench access -- locked_map   # one group
+//! scripts/bench-table                        # the table, from the last run
+//! ```
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::mpsc;
+use std::sync::{Barrier, Mutex};
+use std::thread::{self, ThreadId};
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
+use local::{Context, ThreadLocal, thread_local_struct};
+
+/// Threads spawned per batch by the first-touch benches: all alive together.
+const FIRST_TOUCH_THREADS: usize = 8;
+
+/// Ours: one attribute struct, touched by the access benches.
+#[thread_local_struct]
+struct Counter {
+    n: u64,
+}
+
+/// The peer: the same struct, by hand, in a `RefCell` in std's `thread_local!`.
+struct Counter2 {
+    n: u64,
+}
+
+thread_local! {
+    static C: RefCell<Counter2> = const { RefCell::new(Counter2 { n: 0 }) };
+}
+
+#[inline(always)]
+fn ours_attribute() -> u64 {
+    Counter::with_mut(|c| {
+        c.n += 1;
+        c.n
+    })
+}
+
+#[inline(always)]
+fn std_thread_local() -> u64 {
+    C.with_borrow_mut(|c| {
+        c.n += 1;
+        c.n
+    })
+}
+
+#[inline(always)]
+fn ours_thread_local(local: &ThreadLocal<u64>) -> u64 {
+    local.with_mut(|n| {
+        *n += 1;
+        *n
+    })
+}
+
+#[inline(always)]
+fn thread_local_crate(local: &thread_local::ThreadLocal<RefCell<u64>>) -> u64 {
+    let mut n = local.get_or(|| RefCell::new(0)).borrow_mut();
+    *n += 1;
+    *n
+}
+
+/// werkzeug 0.1's design: one map from thread id to value, behind a lock. Every access
+/// asks which thread it runs on, as `get_ident()` does.
+#[inline(always)]
+fn mutex_hashmap(map: &Mutex<HashMap<ThreadId, u64>>) -> u64 {
+    let id = thread::current().id();
+    let mut map = map.lock().unwrap();
+    let n = map.entry(id).or_insert(0);
+    *n += 1;
+    *n
+}
+
+fn attribute_with_mut(c: &mut Criterion) {
+    let mut group = c.benchmark_group("attribute_with_mut");
+    // Both values exist before timing: this is the steady-state access.
+    ours_attribute();
+    std_thread_local();
+    group.bench_function("ours", |b| b.iter(ours_attribute));
+    group.bench_function("std", |b| b.iter(std_thread_local));
+    group.finish();
+}
+
+fn thread_local_with_mut(c: &mut Criterion) {
+    let mut group = c.benchmark_group("thread_local_with_mut");
+    let ours = ThreadLocal::<u64>::new();
+    let peer = thread_local::ThreadLocal::<RefCell<u64>>::new();
+    ours_thread_local(&ours);
+    thread_local_crate(&peer);
+    // `black_box(&instance)`: the instance is opaque to the optimizer, as a shared one is.
+    group.bench_function("ours", |b| b.iter(|| ours_thread_local(black_box(&ours))));
+    group.bench_function("thread_local_crate", |b| {
+        b.iter(|| thread_local_crate(black_box(&peer)))
+    });
+    group.finish();
+}
+
+/// Wall time for `threads` threads, started together, each doing `iters` operations:
+/// from the first thread's start to the last one's end. Each thread does one untimed
+/// operation first, so values are initialized (and the map's entry exists) before timing.
+fn time_threads(threads: usize, iters: u64, op: impl Fn() -> u64 + Sync) -> Duration {
+    let barrier = Barrier::new(threads);
+    let spans: Vec<(Instant, Instant)> = thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    black_box(op());
+                    barrier.wait();
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        black_box(op());
+                    }
+                    (start, Instant::now())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let start = spans.iter().map(|span| span.0).min().unwrap();
+    let end = spans.iter().map(|span| span.1).max().unwrap();
+    end - start
+}
+
+fn locked_map(c: &mut Criterion) {
+    let mut group = c.benchmark_group("locked_map");
+    // The bench thread holds identity 0, as a program's main thread does, so the workers
+    // take the next ones: deterministic whichever benches ran before.
+    ours_attribute();
+    let local = ThreadLocal::<u64>::new();
+    ours_thread_local(&local);
+    for (threads, name) in [(1, "1_thread"), (2, "2_threads")] {
+        group.bench_function(BenchmarkId::new("ours_attribute", name), |b| {
+            b.iter_custom(|iters| time_threads(threads, iters, ours_attribute))
+        });
+        group.bench_function(BenchmarkId::new("ours_thread_local", name), |b| {
+            b.iter_custom(|iters| {
+                time_threads(threads, iters, || ours_thread_local(black_box(&local)))
+            })
+        });
+        group.bench_function(BenchmarkId::new("mutex_hashmap", name), |b| {
+            b.iter_custom(|iters| {
+                let map = Mutex::new(HashMap::new());
+                time_threads(threads, iters, || mutex_hashmap(black_box(&map)))
+            })
+        });
+    }
+    group.finish();
+}
+
+fn context(c: &mut Criterion) {
+    let mut group = c.benchmark_group("context");
+    let mut ctx = Context::new();
+    ours_attribute();
+    ctx.run(ours_attribute);
+    // The context is entered once per batch of iterations, outside the timing loop.
+    group.bench_function("inside", |b| ctx.run(|| b.iter(ours_attribute)));
+    group.bench_function("outside", |b| b.iter(ours_attribute));
+    group.finish();
+}
+
+// 1,000 attribute structs, as modules `a::a::a` .. `j::j::j`, each with a struct `L` and
+// a `touch()` that touches every struct below it.
+macro_rules! locals_leaf {
+    ($($m:ident)*) => {
+        $(
+            mod $m {
+                #[local::thread_local_struct]
+                pub(super) struct L {
+                    n: u64,
+                }
+
+                pub(super) fn touch() {
+                    L::with_mut(|l| l.n += 1);
+                }
+            }
+        )*
+
+        pub(super) fn touch() {
+            $($m::touch();)*
+        }
+    };
+}
+
+macro_rules! locals_tens {
+    ($($m:ident)*) => {
+        $(mod $m { locals_leaf!(a b c d e f g h i j); })*
+
+        pub(super) fn touch() {
+            $($m::touch();)*
+        }
+    };
+}
+
+macro_rules! locals_hundreds {
+    ($($m:ident)*) => {
+        $(mod $m { locals_tens!(a b c d e f g h i j); })*
+
+        pub(super) fn touch() {
+            $($m::touch();)*
+        }
+    };
+}
+
+mod thousand {
+    locals_hundreds!(a b c d e f g h i j);
+}
+
+/// Touches the 1,000 structs of `thousand`.
+fn touch_thousand() {
+    thousand::touch();
+}
+
+/// A dedicated thread running one timed routine, so that what the thread has touched is
+/// exactly what the bench set up, whatever ran before on criterion's thread.
+struct Timer {
+    iters: Option<mpsc::Sender<u64>>,
+    times: mpsc::Receiver<Duration>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Timer {
+    /// `setup` runs on the new thread and returns the routine: `iters` operations timed.
+    fn spawn<S, R>(setup: S) -> Timer
+    where
+        S: FnOnce() -> R + Send + 'static,
+        R: FnMut(u64) -> Duration,
+    {
+        let (iters_tx, iters_rx) = mpsc::channel();
+        let (times_tx, times) = mpsc::channel();
+        let thread = thread::spawn(move || {
+            let mut routine = setup();
+            for iters in iters_rx {
+                times_tx.send(routine(iters)).unwrap();
+            }
+        });
+        Timer {
+            iters: Some(iters_tx),
+            times,
+            thread: Some(thread),
+        }
+    }
+
+    fn time(&self, iters: u64) -> Duration {
+        self.iters.as_ref().unwrap().send(iters).unwrap();
+        self.times.recv().unwrap()
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        drop(self.iters.take());
+        self.thread.take().unwrap().join().unwrap();
+    }
+}
+
+/// `iters` enters and leaves of a context, on a thread that has touched `touch`'s locals,
+/// in the context as well.
+fn context_run_timer(touch: fn()) -> Timer {
+    Timer::spawn(move || {
+        touch();
+        let mut ctx = Context::new();
+        ctx.run(touch);
+        move |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                // A value that is not zero-sized, so the barrier is really there.
+                black_box(ctx.run(|| black_box(0u8)));
+            }
+            start.elapsed()
+        }
+    })
+}
+
+/// `iters` scopes, on a thread that has touched `touch`'s locals.
+fn scope_timer(touch: fn()) -> Timer {
+    Timer::spawn(move || {
+        touch();
+        |iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                black_box(local::scope(|| black_box(0u8)));
+            }
+            start.elapsed()
+        }
+    })
+}
+
+fn context_enter_leave(c: &mut Criterion) {
+    let mut group = c.benchmark_group("context_enter_leave");
+    let touch_one: fn() = || {
+        ours_attribute();
+    };
+    let cases: [(&str, fn()); 2] = [("1_local", touch_one), ("1000_locals", touch_thousand)];
+    for (name, touch) in cases {
+        let timer = context_run_timer(touch);
+        group.bench_function(BenchmarkId::new("context_run", name), |b| {
+            b.iter_custom(|iters| timer.time(iters))
+        });
+    }
+    for (name, touch) in cases {
+        let timer = scope_timer(touch);
+        group.bench_function(BenchmarkId::new("scope", name), |b| {
+            b.iter_custom(|iters| timer.time(iters))
+        });
+    }
+    group.finish();
+}
+
+/// For each of `iters` batches: a fresh instance from `fresh`, and
+/// [`FIRST_TOUCH_THREADS`] new threads, all alive, that each touch it once (`touch`).
+/// With `include_spawn`, a batch is timed from before spawning until every thread has
+/// touched; otherwise each thread times its own touch and the batch counts their mean.
+fn first_touch<L: Sync>(
+    iters: u64,
+    include_spawn: bool,
+    fresh: impl Fn() -> L,
+    touch: impl Fn(&L) -> u64 + Sync,
+) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let local = fresh();
+        // Every thread is alive before any touches (so the `thread_local` crate cannot hand
+        // an exited thread's slot on) and stays alive until all have touched.
+        let alive = Barrier::new(FIRST_TOUCH_THREADS + 1);
+        let touched = Barrier::new(FIRST_TOUCH_THREADS + 1);
+        let start = Instant::now();
+        let (own, batch) = thread::scope(|s| {
+            let handles: Vec<_> = (0..FIRST_TOUCH_THREADS)
+                .map(|_| {
+                    s.spawn(|| {
+                        alive.wait();
+                        let start = Instant::now();
+                        black_box(touch(black_box(&local)));
+                        let own = start.elapsed();
+                        touched.wait();
+                        own
+                    })
+                })
+                .collect();
+            alive.wait();
+            touched.wait();
+            let batch = start.elapsed();
+            let own: Duration = handles.into_iter().map(|h| h.join().unwrap()).sum();
+            (own, batch)
+        });
+        total += if include_spawn {
+            batch
+        } else {
+            own / FIRST_TOUCH_THREADS as u32
+        };
+        drop(local);
+    }
+    total
+}
+
+fn first_touch_groups(c: &mut Criterion) {
+    for (group_name, include_spawn) in [("first_touch", false), ("first_touch_spawn", true)] {
+        let mut group = c.benchmark_group(group_name);
+        group.sampling_mode(SamplingMode::Flat);
+        group.bench_function("ours", |b| {
+            b.iter_custom(|iters| {
+                first_touch(
+                    iters,
+                    include_spawn,
+                    ThreadLocal::<u64>::new,
+                    ours_thread_local,
+                )
+            })
+        });
+        group.bench_function("thread_local_crate", |b| {
+            b.iter_custom(|iters| {
+                first_touch(
+                    iters,
+                    include_spawn,
+                    thread_local::ThreadLocal::<RefCell<u64>>::new,
+                    thread_local_crate,
+                )
+            })
+        });
+        group.finish();
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30)
+        .without_plots()
+}
+
+criterion_group! {
+    name = access;
+    config = config();
+    targets = attribute_with_mut, thread_local_with_mut, locked_map, context,
+        context_enter_leave, first_touch_groups
+}
+criterion_main!(access);
