@@ -21,6 +21,43 @@ const UNSET: usize = usize::MAX;
 const DESTROYED: usize = usize::MAX - 1;
 /// Every index below this is a live identity.
 pub(crate) const LIMIT: usize = DESTROYED;
+/// Tables have this many buckets; bucket `b` holds the entries of identities
+/// `(1 << b) - 1 ..= (1 << (b + 1)) - 2`.
+pub(crate) const BUCKETS: usize = usize::BITS as usize;
+/// Identities stay below this, so that the last bucket is never allocated: it is where
+/// [`Slot::NONE`] points.
+const MAX_IDENTITIES: usize = (1 << (BUCKETS - 1)) - 1;
+
+/// Where an identity's entry is in every table: its bucket and its index in the bucket.
+/// Kept for the current and the root identity in a thread-local, so that the fast path
+/// neither recomputes it nor checks for "no identity": [`Slot::NONE`] names the last
+/// bucket, which no table allocates, and so reads as "no entry" like an empty bucket.
+#[derive(Clone, Copy)]
+pub(crate) struct Slot {
+    pub(crate) bucket: usize,
+    pub(crate) index: usize,
+}
+
+impl Slot {
+    pub(crate) const NONE: Slot = Slot {
+        bucket: BUCKETS - 1,
+        index: 0,
+    };
+
+    /// Identity `id`'s slot, or [`Slot::NONE`] for `UNSET` and `DESTROYED`.
+    #[inline]
+    pub(crate) const fn of(id: usize) -> Slot {
+        if id >= MAX_IDENTITIES {
+            return Slot::NONE;
+        }
+        let n = id + 1;
+        let bucket = (usize::BITS - 1 - n.leading_zeros()) as usize;
+        Slot {
+            bucket,
+            index: n - (1 << bucket),
+        }
+    }
+}
 
 thread_local! {
     /// The identity whose values this thread reads: its own, or that of the context it
@@ -34,6 +71,26 @@ thread_local! {
     static MOVABLE: Cell<bool> = const { Cell::new(false) };
     /// Owns this thread's identity; its destructor releases it when the thread exits.
     static THREAD: ThreadIdentity = const { ThreadIdentity { id: Cell::new(UNSET) } };
+    /// The slots of `CURRENT` (`[0]`) and `ROOT` (`[1]`), updated with them: one
+    /// thread-local, so that choosing between them is an index, not a second key.
+    static SLOTS: [Cell<Slot>; 2] = const { [Cell::new(Slot::NONE), Cell::new(Slot::NONE)] };
+}
+
+/// The slot of the current identity, or of the root one with `root`; [`Slot::NONE`] when
+/// there is none.
+#[inline(always)]
+pub(crate) fn slot(root: bool) -> Slot {
+    SLOTS.with(|slots| slots[usize::from(root)].get())
+}
+
+fn set_current(id: usize) -> usize {
+    SLOTS.with(|slots| slots[0].set(Slot::of(id)));
+    CURRENT.replace(id)
+}
+
+fn set_root(id: usize) {
+    SLOTS.with(|slots| slots[1].set(Slot::of(id)));
+    ROOT.set(id);
 }
 
 /// The current identity, or a value `>= LIMIT` when there is none yet or no more.
@@ -62,7 +119,7 @@ pub(crate) fn current_or_register() -> Result<usize, AccessError> {
         // a `per_thread` local registered it earlier, inside a context.
         UNSET => {
             let id = root_or_register()?;
-            CURRENT.set(id);
+            set_current(id);
             Ok(id)
         }
         id => Ok(id),
@@ -78,7 +135,7 @@ pub(crate) fn root_or_register() -> Result<usize, AccessError> {
             .try_with(|thread| {
                 let id = registry().allocate();
                 thread.id.set(id);
-                ROOT.set(id);
+                set_root(id);
                 // Inside a context, `CURRENT` is the context's and stays so; otherwise
                 // `current_or_register` makes it the thread's own.
                 id
@@ -96,7 +153,7 @@ pub(crate) fn allocate() -> usize {
 /// Makes `id` the current identity until the guard drops (also on unwind).
 pub(crate) fn enter(id: usize, movable: bool) -> Entered {
     Entered {
-        current: CURRENT.replace(id),
+        current: set_current(id),
         movable: MOVABLE.replace(movable),
     }
 }
@@ -109,7 +166,7 @@ pub(crate) struct Entered {
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        CURRENT.set(self.current);
+        set_current(self.current);
         MOVABLE.set(self.movable);
     }
 }
@@ -121,8 +178,8 @@ struct ThreadIdentity {
 impl Drop for ThreadIdentity {
     fn drop(&mut self) {
         // From here on, touching a local on this thread is `AccessError::Destroyed`.
-        CURRENT.set(DESTROYED);
-        ROOT.set(DESTROYED);
+        set_current(DESTROYED);
+        set_root(DESTROYED);
         let id = self.id.get();
         if id != UNSET {
             release(id);
@@ -249,7 +306,7 @@ impl Registry {
             Some(Reverse(id)) => id,
             None => {
                 let id = self.members.len();
-                assert!(id < LIMIT, "local: too many threads alive at once");
+                assert!(id < MAX_IDENTITIES, "local: too many threads alive at once");
                 self.members.push(Vec::new());
                 id
             }

@@ -109,12 +109,8 @@ impl<T: 'static> Local for &'static StaticLocal<T> {
     }
 
     #[inline(always)]
-    fn identity(&self) -> usize {
-        if self.per_thread {
-            identity::root()
-        } else {
-            identity::current()
-        }
+    fn slot(&self) -> identity::Slot {
+        identity::slot(self.per_thread)
     }
 
     fn identity_or_register(&self) -> Result<usize, AccessError> {

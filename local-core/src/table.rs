@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::AccessError;
-use crate::identity::{self, Membership};
+use crate::identity::{self, BUCKETS, Membership, Slot};
 
 /// An entry's `state`: a `RefCell`-style borrow count for a present value (`0` unborrowed,
 /// `n > 0` shared borrows, [`WRITING`]), or one of the negative markers below. Folding
@@ -34,6 +34,11 @@ const ORPHANED: isize = isize::MIN + 3;
 /// or a wrapped future to another thread synchronizes). Every other access (an identity's
 /// end, `&mut self` methods, `Drop`) holds the instance's lock, and `&mut self` excludes
 /// the owner's accesses, so the plain `Cell`s are never raced.
+///
+/// Aligned to 128 bytes (two cache lines, for the adjacent-line prefetcher), so that the
+/// entries of two threads never share a line: neighbouring identities sit side by side in
+/// one bucket, and each writes its `state` on every access.
+#[repr(align(128))]
 pub(crate) struct Entry<T> {
     pub(crate) state: Cell<isize>,
     /// This entry's identity is listed as a member of the instance (see `identity::join`).
@@ -88,14 +93,11 @@ pub(crate) struct Retained<T> {
     pub(crate) values: Vec<T>,
 }
 
-const BUCKETS: usize = usize::BITS as usize;
-
 /// The bucket and the index in it of identity `id`'s entry.
 #[inline(always)]
 fn locate(id: usize) -> (usize, usize) {
-    let n = id + 1;
-    let bucket = (usize::BITS - 1 - n.leading_zeros()) as usize;
-    (bucket, n - (1 << bucket))
+    let slot = Slot::of(id);
+    (slot.bucket, slot.index)
 }
 
 impl<T> Table<T> {
@@ -118,14 +120,18 @@ impl<T> Table<T> {
     /// Identity `id`'s entry, if its bucket exists.
     #[inline(always)]
     pub(crate) fn entry(&self, id: usize) -> Option<&Entry<T>> {
-        let (bucket, index) = locate(id);
-        let entries = self.buckets[bucket].load(Ordering::Acquire);
-        if entries.is_null() {
-            return None;
-        }
+        self.entry_at(Slot::of(id))
+    }
+
+    /// The entry at `slot`, if its bucket exists; never for [`Slot::NONE`].
+    #[inline(always)]
+    pub(crate) fn entry_at(&self, slot: Slot) -> Option<&Entry<T>> {
+        // `% BUCKETS` is free (`slot.bucket < BUCKETS`) and spares a bounds check.
+        let entries = NonNull::new(self.buckets[slot.bucket % BUCKETS].load(Ordering::Acquire))?;
         // SAFETY: a non-null bucket `bucket` points to `1 << bucket` initialized entries,
-        // `index < 1 << bucket` by `locate`, and buckets live as long as `self`.
-        Some(unsafe { &*entries.add(index) })
+        // `index < 1 << bucket` by `Slot::of`, and buckets live as long as `self`.
+        // `NonNull::add` keeps the pointer known non-null: no second check.
+        Some(unsafe { entries.add(slot.index).as_ref() })
     }
 
     /// Identity `id`'s entry, allocating its bucket if needed.
@@ -309,11 +315,11 @@ pub(crate) trait Local {
     /// A reference to the table for the registry, held until the identity releases it.
     fn membership(&self) -> Membership;
 
-    /// The identity whose value this thread reads: the current one (its own, or its
-    /// context's), or `>= LIMIT` if there is none.
+    /// Where the entry of the identity whose value this thread reads is: the current
+    /// identity (its own, or its context's), or [`Slot::NONE`] if there is none.
     #[inline(always)]
-    fn identity(&self) -> usize {
-        identity::current()
+    fn slot(&self) -> Slot {
+        identity::slot(false)
     }
 
     /// The identity whose value this thread reads, registering the thread if needed.
@@ -331,11 +337,7 @@ pub(crate) trait Local {
     /// path, with no lock, no allocation and no atomic read-modify-write.
     #[inline(always)]
     fn entry(&self) -> Option<&Entry<Self::Value>> {
-        let id = self.identity();
-        if id >= identity::LIMIT {
-            return None;
-        }
-        self.table().entry(id)
+        self.table().entry_at(self.slot())
     }
 
     /// This thread's entry, registering the thread and resolving the markers left by
