@@ -185,8 +185,8 @@ pub use local_macros::thread_local_struct;
 #[doc(hidden)]
 pub mod __private {
     pub use local_core::{
-        AccessError, FieldClone, FieldDefault, ProbeNotSend, ProbeSend, SendProbe, StaticLocal,
-        StaticOptions,
+        AccessError, FieldClone, FieldDefault, ProbeNotSend, ProbeSend, SendProbe, StaticAccess,
+        StaticLocal, StaticOptions, StaticSlot, StaticTable,
     };
 }
 

@@ -74,6 +74,27 @@ thread_local! {
     /// The slots of `CURRENT` (`[0]`) and `ROOT` (`[1]`), updated with them: one
     /// thread-local, so that choosing between them is an index, not a second key.
     static SLOTS: [Cell<Slot>; 2] = const { [Cell::new(Slot::NONE), Cell::new(Slot::NONE)] };
+    /// When attribute structs leave the thread-local slot that holds the thread's own
+    /// value: [`IN_CONTEXT`] (they read their table instead), [`EXITING`] (the thread's
+    /// identity is being released: every access fails, as with the table).
+    static SLOT_MODE: Cell<u8> = const { Cell::new(0) };
+}
+
+/// A context or a scope is current.
+const IN_CONTEXT: u8 = 1;
+/// The thread's identity is released or being released.
+const EXITING: u8 = 2;
+
+/// May an attribute struct use its thread-local slot? Not inside a context (unless it is
+/// `per_thread`), nor once the thread's exit path has begun.
+#[inline(always)]
+pub(crate) fn slot_usable(per_thread: bool) -> bool {
+    let mode = SLOT_MODE.get();
+    if per_thread {
+        mode & EXITING == 0
+    } else {
+        mode == 0
+    }
 }
 
 /// The slot of the current identity, or of the root one with `root`; [`Slot::NONE`] when
@@ -155,6 +176,7 @@ pub(crate) fn enter(id: usize, movable: bool) -> Entered {
     Entered {
         current: set_current(id),
         movable: MOVABLE.replace(movable),
+        slot_mode: SLOT_MODE.replace(SLOT_MODE.get() | IN_CONTEXT),
     }
 }
 
@@ -162,12 +184,14 @@ pub(crate) fn enter(id: usize, movable: bool) -> Entered {
 pub(crate) struct Entered {
     current: usize,
     movable: bool,
+    slot_mode: u8,
 }
 
 impl Drop for Entered {
     fn drop(&mut self) {
         set_current(self.current);
         MOVABLE.set(self.movable);
+        SLOT_MODE.set(self.slot_mode);
     }
 }
 
@@ -180,6 +204,7 @@ impl Drop for ThreadIdentity {
         // From here on, touching a local on this thread is `AccessError::Destroyed`.
         set_current(DESTROYED);
         set_root(DESTROYED);
+        SLOT_MODE.set(SLOT_MODE.get() | EXITING);
         let id = self.id.get();
         if id != UNSET {
             release(id);

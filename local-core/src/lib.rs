@@ -61,5 +61,8 @@ pub use diagnostics::{FieldClone, FieldDefault};
 pub use error::AccessError;
 pub use local_stack::{LocalStack, Popped};
 #[doc(hidden)]
-pub use static_local::{ProbeNotSend, ProbeSend, SendProbe, StaticLocal, StaticOptions};
+pub use static_local::{
+    ProbeNotSend, ProbeSend, SendProbe, StaticAccess, StaticLocal, StaticOptions, StaticSlot,
+    StaticTable,
+};
 pub use thread_local::{IntoIter, IterMut, ThreadLocal};

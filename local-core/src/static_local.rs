@@ -1,16 +1,34 @@
 use std::fmt;
+use std::ptr;
+use std::thread::LocalKey;
 
 use crate::AccessError;
 use crate::identity::{self, Membership};
-use crate::table::{Local, Table, or_fail};
+use crate::table::{
+    EMPTY, Entry, INITIALIZING, Local, ReadGuard, ResetGuard, Table, WRITING, or_fail,
+};
 
-/// The storage of one `#[thread_local_struct]`: a per-thread table in a `static`.
+/// The storage of one `#[thread_local_struct]`.
+///
+/// The thread's own value lives in a `std::thread_local!` of the struct's own ([`slot`]),
+/// so that the access outside contexts is what a hand-written `thread_local!` costs: one
+/// flag (is a context current?) and the slot's borrow state, both at fixed thread-local
+/// offsets. Inside a context or a scope, values are in a table indexed by identity, as for
+/// `ThreadLocal`.
+///
+/// Every field is a reference, a function pointer or a flag, so the `static` is constant:
+/// the compiler folds `per_thread` and the table's address into each access. The slot's
+/// key is named by the expansion at each call site ([`StaticAccess`]), where its
+/// thread-local access is inlined as a hand-written `thread_local!`'s is.
 ///
 /// Not public API: the attribute's expansion is its only user. Every method takes
 /// `&'static self`, so the registry's pointer to the table can never dangle.
+///
+/// [`slot`]: StaticOptions::slot
 #[doc(hidden)]
-pub struct StaticLocal<T> {
-    table: Table<T>,
+pub struct StaticLocal<T: 'static> {
+    table: &'static StaticTable<T>,
+    slot: &'static LocalKey<StaticSlot<T>>,
     init: fn() -> T,
     /// Whether `T` is `Send`, decided by the expansion for its concrete type.
     is_send: fn() -> bool,
@@ -28,10 +46,53 @@ pub struct StaticLocal<T> {
 // `Sync`: a struct holding an `Rc` works per thread, as `std::thread_local!` allows.
 unsafe impl<T> Sync for StaticLocal<T> {}
 
+/// The values of an attribute struct in contexts and scopes.
+#[doc(hidden)]
+pub struct StaticTable<T>(Table<T>);
+
+// SAFETY: as for `StaticLocal`, whose table this is.
+unsafe impl<T> Sync for StaticTable<T> {}
+
+impl<T> StaticTable<T> {
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        StaticTable(Table::new())
+    }
+}
+
+impl<T> fmt::Debug for StaticTable<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticTable").finish_non_exhaustive()
+    }
+}
+
+/// The value of an attribute struct for the thread's own identity, in a `thread_local!`
+/// with a `const` initializer and no destructor: a plain thread-local, always accessible.
+/// The value is dropped by the thread's exit path, as table entries are.
+#[doc(hidden)]
+pub struct StaticSlot<T>(Entry<T>);
+
+impl<T> StaticSlot<T> {
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        StaticSlot(Entry::empty())
+    }
+}
+
+impl<T> fmt::Debug for StaticSlot<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticSlot").finish_non_exhaustive()
+    }
+}
+
 /// How the expansion configures a [`StaticLocal`].
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct StaticOptions<T> {
+pub struct StaticOptions<T: 'static> {
+    /// The struct's table, a `static` of the expansion.
+    pub table: &'static StaticTable<T>,
+    /// The struct's slot, a `std::thread_local!` of the expansion.
+    pub slot: &'static LocalKey<StaticSlot<T>>,
     /// Whether `T: Send`, decided by the expansion for its concrete type.
     pub is_send: fn() -> bool,
     /// `#[thread_local_struct(per_thread)]`: one value per OS thread, whatever context runs.
@@ -44,7 +105,8 @@ impl<T> StaticLocal<T> {
     /// Storage whose threads each start from `init()`.
     pub const fn new(init: fn() -> T, options: StaticOptions<T>) -> Self {
         StaticLocal {
-            table: Table::new(),
+            table: options.table,
+            slot: options.slot,
             init,
             is_send: options.is_send,
             per_thread: options.per_thread,
@@ -54,54 +116,224 @@ impl<T> StaticLocal<T> {
 }
 
 impl<T: 'static> StaticLocal<T> {
+    /// An access through the key stored in the storage. The expansion passes the key at
+    /// each call site instead ([`StaticAccess::new`]), where the compiler inlines its
+    /// thread-local access, as it does for a hand-written `thread_local!`.
+    #[inline]
+    fn access(&'static self) -> StaticAccess<T> {
+        StaticAccess::new(self, self.slot)
+    }
+
     #[inline]
     #[track_caller]
     pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        or_fail::<T, _>(Local::try_with(&self, f))
+        self.access().with(f)
     }
 
     #[inline]
     pub fn try_with<R>(&'static self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        Local::try_with(&self, f)
+        self.access().try_with(f)
     }
 
     #[inline]
     #[track_caller]
     pub fn with_mut<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> R {
-        or_fail::<T, _>(Local::try_with_mut(&self, f))
+        self.access().with_mut(f)
     }
 
     #[inline]
     pub fn try_with_mut<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
-        Local::try_with_mut(&self, f)
+        self.access().try_with_mut(f)
     }
 
     #[track_caller]
     pub fn set(&'static self, value: T) {
-        Local::set(&self, value);
+        self.access().set(value);
     }
 
     #[track_caller]
     pub fn replace(&'static self, value: T) -> T {
-        self.with_mut(|old| std::mem::replace(old, value))
+        self.access().replace(value)
     }
 
     #[track_caller]
     pub fn take(&'static self) -> Option<T> {
-        Local::take(&self)
+        self.access().take()
     }
 
     pub fn is_initialized(&'static self) -> bool {
+        self.access().is_initialized()
+    }
+}
+
+/// One access to a [`StaticLocal`], as the expansion makes it: the storage and the key of
+/// its slot, named at the call site so that the slot's thread-local access is inlined
+/// there.
+#[doc(hidden)]
+pub struct StaticAccess<T: 'static> {
+    local: &'static StaticLocal<T>,
+    key: &'static LocalKey<StaticSlot<T>>,
+}
+
+impl<T> Clone for StaticAccess<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for StaticAccess<T> {}
+
+impl<T> fmt::Debug for StaticAccess<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticAccess").finish_non_exhaustive()
+    }
+}
+
+impl<T> std::ops::Deref for StaticAccess<T> {
+    type Target = StaticLocal<T>;
+
+    #[inline(always)]
+    fn deref(&self) -> &StaticLocal<T> {
+        self.local
+    }
+}
+
+impl<T: 'static> StaticAccess<T> {
+    /// `key` must be the slot declared with `local` (the expansion declares both).
+    #[inline(always)]
+    pub const fn new(
+        local: &'static StaticLocal<T>,
+        key: &'static LocalKey<StaticSlot<T>>,
+    ) -> Self {
+        StaticAccess { local, key }
+    }
+
+    /// This thread's slot.
+    #[inline(always)]
+    fn slot_entry(&self) -> &Entry<T> {
+        let entry = self.key.with(|slot| ptr::from_ref(&slot.0));
+        // SAFETY: a thread-local with a `const` initializer and no destructor is never
+        // destroyed: it lives as long as this thread, and the reference stays on it (the
+        // `Local` methods use it during one access).
+        unsafe { &*entry }
+    }
+
+    #[inline]
+    #[track_caller]
+    pub fn with<R>(self, f: impl FnOnce(&T) -> R) -> R {
+        or_fail::<T, _>(self.try_with(f))
+    }
+
+    /// The fast path: this thread's entry (the slot, or the table's inside a context),
+    /// present and not mutably borrowed. Everything else (the first touch, a conflicting
+    /// borrow, an error) is out of line, taking `self` by value, so that a loop around an
+    /// access keeps nothing in memory for it.
+    #[inline]
+    pub fn try_with<R>(self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
+        if let Some(entry) = Local::entry(&self) {
+            let state = entry.state.get();
+            if (0..isize::MAX).contains(&state) {
+                entry.state.set(state + 1);
+                let _borrow = ReadGuard(&entry.state);
+                // SAFETY: as in `Local::try_with`: a present value, and the count we hold
+                // excludes mutable borrows and the exclusive paths until `_borrow` drops.
+                return Ok(f(unsafe { (*entry.value.get()).assume_init_ref() }));
+            }
+        }
+        self.try_with_cold(f)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn try_with_cold<R>(self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
+        Local::try_with(&self, f)
+    }
+
+    #[inline]
+    #[track_caller]
+    pub fn with_mut<R>(self, f: impl FnOnce(&mut T) -> R) -> R {
+        or_fail::<T, _>(self.try_with_mut(f))
+    }
+
+    /// The fast path, as for [`try_with`](Self::try_with).
+    #[inline]
+    pub fn try_with_mut<R>(self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
+        if let Some(entry) = Local::entry(&self)
+            && entry.state.get() == 0
+        {
+            entry.state.set(WRITING);
+            let _borrow = ResetGuard(&entry.state, 0);
+            // SAFETY: as in `Local::try_with_mut`: a present value, and `WRITING` excludes
+            // every other access to it until `_borrow` drops.
+            return Ok(f(unsafe { (*entry.value.get()).assume_init_mut() }));
+        }
+        self.try_with_mut_cold(f)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn try_with_mut_cold<R>(self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
+        Local::try_with_mut(&self, f)
+    }
+
+    #[track_caller]
+    pub fn set(self, value: T) {
+        Local::set(&self, value);
+    }
+
+    #[track_caller]
+    pub fn replace(self, value: T) -> T {
+        self.with_mut(|old| std::mem::replace(old, value))
+    }
+
+    #[track_caller]
+    pub fn take(self) -> Option<T> {
+        Local::take(&self)
+    }
+
+    pub fn is_initialized(self) -> bool {
         Local::is_initialized(&self)
     }
 }
 
-impl<T: 'static> Local for &'static StaticLocal<T> {
+impl<T: 'static> Local for StaticAccess<T> {
     type Value = T;
 
     #[inline(always)]
     fn table(&self) -> &Table<T> {
-        &self.table
+        &self.table.0
+    }
+
+    /// The slot outside contexts (and always for `per_thread`), the table inside.
+    #[inline(always)]
+    fn entry(&self) -> Option<&Entry<T>> {
+        if self.uses_slot() {
+            Some(self.slot_entry())
+        } else {
+            self.table().entry_at(identity::slot(false))
+        }
+    }
+
+    #[cold]
+    fn own_entry(&self) -> Result<(usize, &Entry<T>), AccessError> {
+        if !self.uses_slot() {
+            return self.own_table_entry();
+        }
+        // Outside contexts, the current identity is the thread's own.
+        let id = self.identity_or_register()?;
+        let entry = self.slot_entry();
+        if entry.state.get() == INITIALIZING {
+            return Err(AccessError::Initializing);
+        }
+        Ok((id, entry))
+    }
+
+    fn membership_for(&self, entry: &Entry<T>) -> Membership {
+        if ptr::eq(entry, self.slot_entry()) {
+            self.local.slot_membership()
+        } else {
+            self.membership()
+        }
     }
 
     fn init(&self) -> T {
@@ -130,10 +362,50 @@ impl<T: 'static> Local for &'static StaticLocal<T> {
 
     fn membership(&self) -> Membership {
         unsafe fn release<T: 'static>(local: *const (), id: usize) {
-            // SAFETY: `local` is a `&'static StaticLocal<T>` (see below).
+            // SAFETY: `local` is a `&'static StaticLocal<T>` (see `membership_with`).
             let local = unsafe { &*local.cast::<StaticLocal<T>>() };
-            local.table.release(id);
+            local.table.0.release(id);
         }
+        self.local.membership_with(release::<T>)
+    }
+}
+
+impl<T: 'static> StaticLocal<T> {
+    /// Does this thread read the slot (rather than the table)?
+    #[inline(always)]
+    fn uses_slot(&self) -> bool {
+        identity::slot_usable(self.per_thread)
+    }
+
+    /// This thread's slot.
+    #[inline(always)]
+    fn slot_entry(&self) -> &Entry<T> {
+        let entry = self.slot.with(|slot| ptr::from_ref(&slot.0));
+        // SAFETY: a thread-local with a `const` initializer and no destructor is never
+        // destroyed: it lives as long as this thread, and the reference stays on it (the
+        // `Local` methods use it during one access).
+        unsafe { &*entry }
+    }
+
+    /// The membership that drops this thread's slot value when its own identity ends: on
+    /// this thread, by its exit path (`ThreadIdentity::drop`).
+    fn slot_membership(&'static self) -> Membership {
+        unsafe fn release<T: 'static>(local: *const (), _id: usize) {
+            // SAFETY: `local` is a `&'static StaticLocal<T>` (see `membership_with`).
+            let local = unsafe { &*local.cast::<StaticLocal<T>>() };
+            let entry = local.slot_entry();
+            entry.registered.set(false);
+            match entry.state.get() {
+                // SAFETY: present and unborrowed; the thread's own identity ends on this
+                // thread, outside any access.
+                0 => drop(unsafe { entry.take_value() }),
+                state => debug_assert!(state == EMPTY, "identity ended during an access"),
+            }
+        }
+        self.membership_with(release::<T>)
+    }
+
+    fn membership_with(&'static self, release: unsafe fn(*const (), usize)) -> Membership {
         unsafe fn inherit<T: 'static>(local: *const (), _from: usize, to: usize) {
             // SAFETY: `local` is a `&'static StaticLocal<T>` (see below).
             let local: &'static StaticLocal<T> = unsafe { &*local.cast::<StaticLocal<T>>() };
@@ -146,8 +418,8 @@ impl<T: 'static> Local for &'static StaticLocal<T> {
         let local = std::ptr::from_ref::<StaticLocal<T>>(self).cast::<()>();
         // SAFETY: the storage is `'static`, so holding its address needs no count;
         // `release` and `inherit` are called by the identity's owner (`Table::release`,
-        // `copy_into`).
-        let membership = unsafe { Membership::new(local, release::<T>, forget) };
+        // the slot's release, `copy_into`).
+        let membership = unsafe { Membership::new(local, release, forget) };
         if self.inherit.is_some() {
             // SAFETY: as above; the storage lives for the rest of the program.
             unsafe { membership.with_inherit(inherit::<T>) }
@@ -160,11 +432,12 @@ impl<T: 'static> Local for &'static StaticLocal<T> {
 impl<T: 'static> StaticLocal<T> {
     /// Gives the new identity `to` a clone of this thread's current value, if it has one.
     fn copy_into(&'static self, to: usize, clone: fn(&T) -> T) {
-        if !Local::is_initialized(&self) {
+        let access = self.access();
+        if !Local::is_initialized(&access) {
             return;
         }
-        let value = or_fail::<T, _>(Local::try_with(&self, clone));
-        Local::store_new(&self, to, value);
+        let value = or_fail::<T, _>(Local::try_with(&access, clone));
+        Local::store_new(&access, to, value);
     }
 }
 

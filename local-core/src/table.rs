@@ -14,11 +14,11 @@ use crate::identity::{self, BUCKETS, Membership, Slot};
 /// An entry's `state`: a `RefCell`-style borrow count for a present value (`0` unborrowed,
 /// `n > 0` shared borrows, [`WRITING`]), or one of the negative markers below. Folding
 /// presence into the count lets the fast path decide with a single comparison.
-const WRITING: isize = -1;
+pub(crate) const WRITING: isize = -1;
 /// No value.
-const EMPTY: isize = isize::MIN;
+pub(crate) const EMPTY: isize = isize::MIN;
 /// No value yet: the initializer is running for the entry's identity.
-const INITIALIZING: isize = isize::MIN + 1;
+pub(crate) const INITIALIZING: isize = isize::MIN + 1;
 /// A value, unborrowed, that an `iter_mut` borrow may still reference. The owner's next
 /// access turns it back into `0`; if the owner exits first, its value is orphaned rather
 /// than dropped under that reference.
@@ -27,18 +27,14 @@ const PINNED: isize = isize::MIN + 2;
 /// its thread exited. Moved out of the way by the next identity that reuses the index.
 const ORPHANED: isize = isize::MIN + 3;
 
-/// One identity's slot in one instance.
+/// One identity's slot in one instance: in a table (as a [`Padded`] entry), or, for an
+/// attribute struct and the thread's own identity, in a `std::thread_local!` of its own.
 ///
 /// Through `&ThreadLocal`, an entry is only touched by its identity's owner: the thread,
 /// or the one thread running the context (`Context::run` takes `&mut`, and moving a context
 /// or a wrapped future to another thread synchronizes). Every other access (an identity's
 /// end, `&mut self` methods, `Drop`) holds the instance's lock, and `&mut self` excludes
 /// the owner's accesses, so the plain `Cell`s are never raced.
-///
-/// Aligned to 128 bytes (two cache lines, for the adjacent-line prefetcher), so that the
-/// entries of two threads never share a line: neighbouring identities sit side by side in
-/// one bucket, and each writes its `state` on every access.
-#[repr(align(128))]
 pub(crate) struct Entry<T> {
     pub(crate) state: Cell<isize>,
     /// This entry's identity is listed as a member of the instance (see `identity::join`).
@@ -46,8 +42,14 @@ pub(crate) struct Entry<T> {
     pub(crate) value: UnsafeCell<MaybeUninit<T>>,
 }
 
+/// A table's entry, aligned to 128 bytes (two cache lines, for the adjacent-line
+/// prefetcher), so that the entries of two threads never share a line: neighbouring
+/// identities sit side by side in one bucket, and each writes its `state` on every access.
+#[repr(align(128))]
+pub(crate) struct Padded<T>(Entry<T>);
+
 impl<T> Entry<T> {
-    fn empty() -> Self {
+    pub(crate) const fn empty() -> Self {
         Entry {
             state: Cell::new(EMPTY),
             registered: Cell::new(false),
@@ -79,7 +81,7 @@ impl<T> Entry<T> {
 pub(crate) struct Table<T> {
     /// Bucket `b` holds `1 << b` entries, allocated on first use and never moved or freed
     /// before the `Table` itself, so entry references stay valid.
-    buckets: [AtomicPtr<Entry<T>>; BUCKETS],
+    buckets: [AtomicPtr<Padded<T>>; BUCKETS],
     /// Also what makes `Table<T>` (and so `ThreadLocal<T>`) `Send + Sync` exactly when
     /// `T: Send`, like the `thread_local` crate: each thread reaches only its own value.
     lock: Mutex<Retained<T>>,
@@ -131,7 +133,7 @@ impl<T> Table<T> {
         // SAFETY: a non-null bucket `bucket` points to `1 << bucket` initialized entries,
         // `index < 1 << bucket` by `Slot::of`, and buckets live as long as `self`.
         // `NonNull::add` keeps the pointer known non-null: no second check.
-        Some(unsafe { entries.add(slot.index).as_ref() })
+        Some(unsafe { &entries.add(slot.index).as_ref().0 })
     }
 
     /// Identity `id`'s entry, allocating its bucket if needed.
@@ -140,8 +142,10 @@ impl<T> Table<T> {
             return entry;
         }
         let (bucket, index) = locate(id);
-        let fresh: Box<[Entry<T>]> = (0..1usize << bucket).map(|_| Entry::empty()).collect();
-        let fresh = Box::into_raw(fresh).cast::<Entry<T>>();
+        let fresh: Box<[Padded<T>]> = (0..1usize << bucket)
+            .map(|_| Padded(Entry::empty()))
+            .collect();
+        let fresh = Box::into_raw(fresh).cast::<Padded<T>>();
         let entries = match self.buckets[bucket].compare_exchange(
             ptr::null_mut(),
             fresh,
@@ -157,7 +161,7 @@ impl<T> Table<T> {
             }
         };
         // SAFETY: as in `entry`: the bucket holds `1 << bucket` entries and lives with `self`.
-        unsafe { &*entries.add(index) }
+        unsafe { &(*entries.add(index)).0 }
     }
 
     /// Every allocated entry, with the identity it belongs to.
@@ -167,7 +171,9 @@ impl<T> Table<T> {
             let len = if entries.is_null() { 0 } else { 1 << bucket };
             (0..len).map(move |index| {
                 // SAFETY: as in `entry`.
-                ((1 << bucket) + index - 1, unsafe { &*entries.add(index) })
+                ((1 << bucket) + index - 1, unsafe {
+                    &(*entries.add(index)).0
+                })
             })
         })
     }
@@ -266,7 +272,7 @@ impl<T> Drop for Table<T> {
 }
 
 /// Ends a shared borrow, also on unwind.
-struct ReadGuard<'a>(&'a Cell<isize>);
+pub(crate) struct ReadGuard<'a>(pub(crate) &'a Cell<isize>);
 
 impl Drop for ReadGuard<'_> {
     fn drop(&mut self) {
@@ -275,7 +281,7 @@ impl Drop for ReadGuard<'_> {
 }
 
 /// Ends a mutable borrow, or an initialization that unwound.
-struct ResetGuard<'a>(&'a Cell<isize>, isize);
+pub(crate) struct ResetGuard<'a>(pub(crate) &'a Cell<isize>, pub(crate) isize);
 
 impl Drop for ResetGuard<'_> {
     fn drop(&mut self) {
@@ -315,6 +321,12 @@ pub(crate) trait Local {
     /// A reference to the table for the registry, held until the identity releases it.
     fn membership(&self) -> Membership;
 
+    /// The membership that releases `entry`, this thread's: by default the table's.
+    fn membership_for(&self, entry: &Entry<Self::Value>) -> Membership {
+        let _ = entry;
+        self.membership()
+    }
+
     /// Where the entry of the identity whose value this thread reads is: the current
     /// identity (its own, or its context's), or [`Slot::NONE`] if there is none.
     #[inline(always)]
@@ -344,6 +356,12 @@ pub(crate) trait Local {
     /// `iter_mut` and by an ended identity; does not initialize.
     #[cold]
     fn own_entry(&self) -> Result<(usize, &Entry<Self::Value>), AccessError> {
+        self.own_table_entry()
+    }
+
+    /// [`own_entry`](Local::own_entry), in the table.
+    #[cold]
+    fn own_table_entry(&self) -> Result<(usize, &Entry<Self::Value>), AccessError> {
         let id = self.identity_or_register()?;
         let table = self.table();
         let entry = table.entry_or_insert(id);
@@ -390,7 +408,7 @@ pub(crate) trait Local {
         unsafe { (*entry.value.get()).write(value) };
         entry.state.set(0);
         if !entry.registered.get() {
-            identity::join(id, self.membership());
+            identity::join(id, self.membership_for(entry));
             entry.registered.set(true);
         }
     }

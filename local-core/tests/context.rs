@@ -12,7 +12,8 @@ use std::task::{Poll, Waker};
 use std::thread;
 
 use local_core::{
-    AccessError, Context, LocalStack, StaticLocal, StaticOptions, ThreadLocal, scope, scope_async,
+    AccessError, Context, LocalStack, StaticLocal, StaticOptions, StaticSlot, StaticTable,
+    ThreadLocal, scope, scope_async,
 };
 
 /// Counts the drops of values built by one local.
@@ -168,21 +169,40 @@ fn a_wrapped_future_keeps_its_values_across_polls_on_different_threads() {
     assert_eq!(workers_own, 0, "nor does it leak into the second thread's");
 }
 
+/// A table and a slot for one static, as the expansion declares them.
+macro_rules! storage {
+    ($t:ty) => {{
+        static TABLE: StaticTable<$t> = StaticTable::new();
+        thread_local! {
+            static SLOT: StaticSlot<$t> = const { StaticSlot::new() };
+        }
+        (&TABLE, &SLOT)
+    }};
+}
+
 /// Options as the expansion writes them.
 const fn options<T>(
+    (table, slot): (
+        &'static StaticTable<T>,
+        &'static std::thread::LocalKey<StaticSlot<T>>,
+    ),
     is_send: bool,
     per_thread: bool,
     inherit: Option<fn(&T) -> T>,
 ) -> StaticOptions<T> {
     StaticOptions {
+        table,
+        slot,
         is_send: if is_send { || true } else { || false },
         per_thread,
         inherit,
     }
 }
 
-static NOT_SEND: StaticLocal<Rc<u32>> =
-    StaticLocal::new(|| Rc::new(1), options(false, false, None));
+static NOT_SEND: StaticLocal<Rc<u32>> = StaticLocal::new(
+    || Rc::new(1),
+    options(storage!(Rc<u32>), false, false, None),
+);
 
 #[test]
 fn values_that_are_not_send_stay_out_of_contexts_but_work_in_scopes() {
@@ -201,7 +221,8 @@ fn values_that_are_not_send_stay_out_of_contexts_but_work_in_scopes() {
     assert_eq!(NOT_SEND.with(|rc| **rc), 1);
 }
 
-static PER_THREAD: StaticLocal<u32> = StaticLocal::new(|| 0, options(true, true, None));
+static PER_THREAD: StaticLocal<u32> =
+    StaticLocal::new(|| 0, options(storage!(u32), true, true, None));
 
 #[test]
 fn per_thread_values_ignore_scopes_and_contexts() {
@@ -214,9 +235,10 @@ fn per_thread_values_ignore_scopes_and_contexts() {
 
 static INHERITED: StaticLocal<String> = StaticLocal::new(
     || "initial".to_owned(),
-    options(true, false, Some(String::clone)),
+    options(storage!(String), true, false, Some(String::clone)),
 );
-static NOT_INHERITED: StaticLocal<u32> = StaticLocal::new(|| 0, options(true, false, None));
+static NOT_INHERITED: StaticLocal<u32> =
+    StaticLocal::new(|| 0, options(storage!(u32), true, false, None));
 
 #[test]
 fn inherit_seeds_a_context_with_clones_of_the_current_values() {

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::thread;
 
-use local_core::{AccessError, StaticLocal, StaticOptions};
+use local_core::{AccessError, StaticLocal, StaticOptions, StaticSlot, StaticTable};
 
 static DROPS: AtomicUsize = AtomicUsize::new(0);
 
@@ -35,16 +35,35 @@ fn build() -> PerThread {
     }
 }
 
+/// A table and a slot for one static, as the expansion declares them.
+macro_rules! storage {
+    ($t:ty) => {{
+        static TABLE: StaticTable<$t> = StaticTable::new();
+        thread_local! {
+            static SLOT: StaticSlot<$t> = const { StaticSlot::new() };
+        }
+        (&TABLE, &SLOT)
+    }};
+}
+
 /// Options as the expansion writes them for a type that is not `Send`.
-const fn options<T>(is_send: bool) -> StaticOptions<T> {
+const fn options<T>(
+    (table, slot): (
+        &'static StaticTable<T>,
+        &'static std::thread::LocalKey<StaticSlot<T>>,
+    ),
+    is_send: bool,
+) -> StaticOptions<T> {
     StaticOptions {
+        table,
+        slot,
         is_send: if is_send { || true } else { || false },
         per_thread: false,
         inherit: None,
     }
 }
 
-static LOCAL: StaticLocal<PerThread> = StaticLocal::new(build, options(false));
+static LOCAL: StaticLocal<PerThread> = StaticLocal::new(build, options(storage!(PerThread), false));
 
 #[test]
 fn values_that_are_neither_send_nor_sync_stay_on_their_thread() {
@@ -66,7 +85,7 @@ fn values_that_are_neither_send_nor_sync_stay_on_their_thread() {
     assert_eq!(DROPS.load(SeqCst), threads as usize);
 }
 
-static COUNTER: StaticLocal<u32> = StaticLocal::new(|| 7, options(true));
+static COUNTER: StaticLocal<u32> = StaticLocal::new(|| 7, options(storage!(u32), true));
 
 #[test]
 fn set_take_replace_and_borrows() {
@@ -82,4 +101,36 @@ fn set_take_replace_and_borrows() {
     })
     .join()
     .unwrap();
+}
+
+static TEARDOWN: StaticLocal<u32> = StaticLocal::new(|| 1, options(storage!(u32), true));
+
+#[test]
+fn access_during_thread_teardown_is_an_error_not_a_crash() {
+    // A value dropped by the exit path, touching a static whose value is not dropped yet,
+    // and a destructor that runs after this library's: both get `Destroyed`, as with a
+    // `ThreadLocal`, although the thread's own values live in thread-local slots.
+    static SEEN: std::sync::Mutex<Vec<Result<u32, AccessError>>> =
+        std::sync::Mutex::new(Vec::new());
+    struct Touches;
+    impl Drop for Touches {
+        fn drop(&mut self) {
+            SEEN.lock().unwrap().push(TEARDOWN.try_with(|n| *n));
+        }
+    }
+    static FIRST: StaticLocal<Touches> =
+        StaticLocal::new(|| Touches, options(storage!(Touches), true));
+    thread_local!(static LATE: Touches = const { Touches });
+    thread::spawn(|| {
+        // Registered before this library's destructor, so it runs after it.
+        LATE.with(|_| {});
+        FIRST.with(|_| {});
+        TEARDOWN.with(|_| {});
+    })
+    .join()
+    .unwrap();
+    assert_eq!(
+        *SEEN.lock().unwrap(),
+        [Err(AccessError::Destroyed), Err(AccessError::Destroyed)]
+    );
 }

@@ -88,6 +88,8 @@ fn expand(input: &Input) -> TokenStream {
     } = input;
     let ident = &item.ident;
     let storage = Ident::new("__THREAD_LOCAL_STRUCT", Span::mixed_site());
+    let table = Ident::new("__THREAD_LOCAL_TABLE", Span::mixed_site());
+    let slot = Ident::new("__THREAD_LOCAL_SLOT", Span::mixed_site());
     let private = quote!(::local::__private);
 
     let init = match &options.init {
@@ -143,16 +145,22 @@ fn expand(input: &Input) -> TokenStream {
         &item.vis,
         fields,
         &vec![false; fields.len()],
-        Some(&storage),
+        Some(&quote!(#private::StaticAccess::new(&#storage, &#slot))),
     );
 
     quote! {
         #item
 
         const _: () = {
+            static #table: #private::StaticTable<#ident> = #private::StaticTable::new();
+            ::std::thread_local! {
+                static #slot: #private::StaticSlot<#ident> = const { #private::StaticSlot::new() };
+            }
             static #storage: #private::StaticLocal<#ident> = #private::StaticLocal::new(
                 <#ident as ::core::default::Default>::default,
                 #private::StaticOptions {
+                    table: &#table,
+                    slot: &#slot,
                     is_send: || {
                         use #private::{ProbeNotSend as _, ProbeSend as _};
                         (&&#private::SendProbe::<#ident>::NEW).is_send()
@@ -190,7 +198,7 @@ fn functions(
     vis: &Visibility,
     fields: &[Field],
     clashes: &[bool],
-    storage: Option<&Ident>,
+    storage: Option<&TokenStream>,
 ) -> TokenStream {
     let private = quote!(::local::__private);
     // Bindings of the generated code: `__`-prefixed, because a user's constant named like
