@@ -62,7 +62,7 @@ pub use error::AccessError;
 pub use local_stack::{LocalStack, Popped};
 #[doc(hidden)]
 pub use static_local::{
-    ProbeNotSend, ProbeSend, SendProbe, StaticAccess, StaticLocal, StaticOptions, StaticSlot,
-    StaticTable,
+    ProbeNotSend, ProbeSend, SendProbe, SendProof, StaticAccess, StaticLocal, StaticOptions,
+    StaticSlot, StaticTable,
 };
 pub use thread_local::{IntoIter, IterMut, ThreadLocal};

@@ -1,4 +1,5 @@
 use std::fmt;
+use std::marker::PhantomData;
 use std::ptr;
 use std::thread::LocalKey;
 
@@ -30,8 +31,8 @@ pub struct StaticLocal<T: 'static> {
     table: &'static StaticTable<T>,
     slot: &'static LocalKey<StaticSlot<T>>,
     init: fn() -> T,
-    /// Whether `T` is `Send`, decided by the expansion for its concrete type.
-    is_send: fn() -> bool,
+    /// A proof that `T: Send`, or `None`: decided by the expansion for its concrete type.
+    is_send: fn() -> Option<SendProof<T>>,
     /// Read with the thread's own identity, whatever context runs.
     per_thread: bool,
     /// Copied into contexts made by `Context::inherit`.
@@ -93,8 +94,8 @@ pub struct StaticOptions<T: 'static> {
     pub table: &'static StaticTable<T>,
     /// The struct's slot, a `std::thread_local!` of the expansion.
     pub slot: &'static LocalKey<StaticSlot<T>>,
-    /// Whether `T: Send`, decided by the expansion for its concrete type.
-    pub is_send: fn() -> bool,
+    /// A proof that `T: Send`, or `None`: decided by the expansion for its concrete type.
+    pub is_send: fn() -> Option<SendProof<T>>,
     /// `#[thread_local_struct(per_thread)]`: one value per OS thread, whatever context runs.
     pub per_thread: bool,
     /// `#[thread_local_struct(inherit)]`: `Context::inherit()` copies the value with it.
@@ -354,7 +355,7 @@ impl<T: 'static> Local for StaticAccess<T> {
     }
 
     fn admit(&self) -> Result<(), AccessError> {
-        if !self.per_thread && identity::current_is_movable() && !(self.is_send)() {
+        if !self.per_thread && identity::current_is_movable() && (self.is_send)().is_none() {
             return Err(AccessError::NotSend);
         }
         Ok(())
@@ -433,7 +434,9 @@ impl<T: 'static> StaticLocal<T> {
     /// Gives the new identity `to` a clone of this thread's current value, if it has one.
     fn copy_into(&'static self, to: usize, clone: fn(&T) -> T) {
         let access = self.access();
-        if !Local::is_initialized(&access) {
+        // `to` is a context: it may only hold `Send` values (the expansion requires
+        // `inherit` structs to be `Send`; this is what makes that sound).
+        if (self.is_send)().is_none() || !Local::is_initialized(&access) {
             return;
         }
         let value = or_fail::<T, _>(Local::try_with(&access, clone));
@@ -447,31 +450,56 @@ impl<T> fmt::Debug for StaticLocal<T> {
     }
 }
 
+/// Evidence that `T: Send`: only [`ProbeSend`] makes one, where `T: Send` holds. The
+/// storage trusts it to let values into contexts, which may move between threads; a
+/// `bool` there would let safe code claim any type is `Send`.
+///
+/// Neither the probe nor the constructor gives one for a type that is not `Send`:
+///
+/// ```compile_fail
+/// use local_core::{ProbeSend, SendProbe};
+/// let _ = ProbeSend::<std::rc::Rc<u8>>::is_send(&&SendProbe::<std::rc::Rc<u8>>::NEW);
+/// ```
+///
+/// ```compile_fail
+/// let _ = local_core::SendProof::<std::rc::Rc<u8>>(std::marker::PhantomData);
+/// ```
+#[doc(hidden)]
+pub struct SendProof<T>(PhantomData<fn() -> T>);
+
+impl<T> fmt::Debug for SendProof<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendProof").finish()
+    }
+}
+
 /// Tells whether a concrete type is `Send`, for the expansion: autoref specialization.
 /// `(&&SendProbe::<T>::NEW).is_send()` finds [`ProbeSend`] on `&&SendProbe<T>` when
 /// `T: Send`, and otherwise derefs once to [`ProbeNotSend`] on `&SendProbe<T>`.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct SendProbe<T>(std::marker::PhantomData<fn() -> T>);
+pub struct SendProbe<T>(PhantomData<fn() -> T>);
 
 impl<T> SendProbe<T> {
-    pub const NEW: Self = SendProbe(std::marker::PhantomData);
+    pub const NEW: Self = SendProbe(PhantomData);
 }
 
 #[doc(hidden)]
-pub trait ProbeSend {
-    fn is_send(&self) -> bool {
-        true
-    }
+pub trait ProbeSend<T> {
+    fn is_send(&self) -> Option<SendProof<T>>;
 }
 
-impl<T: Send> ProbeSend for &SendProbe<T> {}
+impl<T: Send> ProbeSend<T> for &SendProbe<T> {
+    fn is_send(&self) -> Option<SendProof<T>> {
+        Some(SendProof(PhantomData))
+    }
+}
 
 #[doc(hidden)]
-pub trait ProbeNotSend {
-    fn is_send(&self) -> bool {
-        false
+pub trait ProbeNotSend<T> {
+    fn is_send(&self) -> Option<SendProof<T>> {
+        None
     }
 }
 
-impl<T> ProbeNotSend for SendProbe<T> {}
+impl<T> ProbeNotSend<T> for SendProbe<T> {}

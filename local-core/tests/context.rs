@@ -12,8 +12,8 @@ use std::task::{Poll, Waker};
 use std::thread;
 
 use local_core::{
-    AccessError, Context, LocalStack, StaticLocal, StaticOptions, StaticSlot, StaticTable,
-    ThreadLocal, scope, scope_async,
+    AccessError, Context, LocalStack, SendProof, StaticLocal, StaticOptions, StaticSlot,
+    StaticTable, ThreadLocal, scope, scope_async,
 };
 
 /// Counts the drops of values built by one local.
@@ -169,6 +169,17 @@ fn a_wrapped_future_keeps_its_values_across_polls_on_different_threads() {
     assert_eq!(workers_own, 0, "nor does it leak into the second thread's");
 }
 
+/// What the expansion writes for `is_send`: a proof for a `Send` type, `None` otherwise.
+macro_rules! probe {
+    ($t:ty) => {
+        || {
+            #[allow(unused_imports)] // one of the two is used
+            use local_core::{ProbeNotSend as _, ProbeSend as _};
+            (&&local_core::SendProbe::<$t>::NEW).is_send()
+        }
+    };
+}
+
 /// A table and a slot for one static, as the expansion declares them.
 macro_rules! storage {
     ($t:ty) => {{
@@ -186,14 +197,14 @@ const fn options<T>(
         &'static StaticTable<T>,
         &'static std::thread::LocalKey<StaticSlot<T>>,
     ),
-    is_send: bool,
+    is_send: fn() -> Option<SendProof<T>>,
     per_thread: bool,
     inherit: Option<fn(&T) -> T>,
 ) -> StaticOptions<T> {
     StaticOptions {
         table,
         slot,
-        is_send: if is_send { || true } else { || false },
+        is_send,
         per_thread,
         inherit,
     }
@@ -201,7 +212,7 @@ const fn options<T>(
 
 static NOT_SEND: StaticLocal<Rc<u32>> = StaticLocal::new(
     || Rc::new(1),
-    options(storage!(Rc<u32>), false, false, None),
+    options(storage!(Rc<u32>), probe!(Rc<u32>), false, None),
 );
 
 #[test]
@@ -222,7 +233,7 @@ fn values_that_are_not_send_stay_out_of_contexts_but_work_in_scopes() {
 }
 
 static PER_THREAD: StaticLocal<u32> =
-    StaticLocal::new(|| 0, options(storage!(u32), true, true, None));
+    StaticLocal::new(|| 0, options(storage!(u32), probe!(u32), true, None));
 
 #[test]
 fn per_thread_values_ignore_scopes_and_contexts() {
@@ -235,10 +246,10 @@ fn per_thread_values_ignore_scopes_and_contexts() {
 
 static INHERITED: StaticLocal<String> = StaticLocal::new(
     || "initial".to_owned(),
-    options(storage!(String), true, false, Some(String::clone)),
+    options(storage!(String), probe!(String), false, Some(String::clone)),
 );
 static NOT_INHERITED: StaticLocal<u32> =
-    StaticLocal::new(|| 0, options(storage!(u32), true, false, None));
+    StaticLocal::new(|| 0, options(storage!(u32), probe!(u32), false, None));
 
 #[test]
 fn inherit_seeds_a_context_with_clones_of_the_current_values() {

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::thread;
 
-use local_core::{AccessError, StaticLocal, StaticOptions, StaticSlot, StaticTable};
+use local_core::{AccessError, SendProof, StaticLocal, StaticOptions, StaticSlot, StaticTable};
 
 static DROPS: AtomicUsize = AtomicUsize::new(0);
 
@@ -35,6 +35,17 @@ fn build() -> PerThread {
     }
 }
 
+/// What the expansion writes for `is_send`: a proof for a `Send` type, `None` otherwise.
+macro_rules! probe {
+    ($t:ty) => {
+        || {
+            #[allow(unused_imports)] // one of the two is used
+            use local_core::{ProbeNotSend as _, ProbeSend as _};
+            (&&local_core::SendProbe::<$t>::NEW).is_send()
+        }
+    };
+}
+
 /// A table and a slot for one static, as the expansion declares them.
 macro_rules! storage {
     ($t:ty) => {{
@@ -52,18 +63,19 @@ const fn options<T>(
         &'static StaticTable<T>,
         &'static std::thread::LocalKey<StaticSlot<T>>,
     ),
-    is_send: bool,
+    is_send: fn() -> Option<SendProof<T>>,
 ) -> StaticOptions<T> {
     StaticOptions {
         table,
         slot,
-        is_send: if is_send { || true } else { || false },
+        is_send,
         per_thread: false,
         inherit: None,
     }
 }
 
-static LOCAL: StaticLocal<PerThread> = StaticLocal::new(build, options(storage!(PerThread), false));
+static LOCAL: StaticLocal<PerThread> =
+    StaticLocal::new(build, options(storage!(PerThread), probe!(PerThread)));
 
 #[test]
 fn values_that_are_neither_send_nor_sync_stay_on_their_thread() {
@@ -85,7 +97,7 @@ fn values_that_are_neither_send_nor_sync_stay_on_their_thread() {
     assert_eq!(DROPS.load(SeqCst), threads as usize);
 }
 
-static COUNTER: StaticLocal<u32> = StaticLocal::new(|| 7, options(storage!(u32), true));
+static COUNTER: StaticLocal<u32> = StaticLocal::new(|| 7, options(storage!(u32), probe!(u32)));
 
 #[test]
 fn set_take_replace_and_borrows() {
@@ -103,7 +115,7 @@ fn set_take_replace_and_borrows() {
     .unwrap();
 }
 
-static TEARDOWN: StaticLocal<u32> = StaticLocal::new(|| 1, options(storage!(u32), true));
+static TEARDOWN: StaticLocal<u32> = StaticLocal::new(|| 1, options(storage!(u32), probe!(u32)));
 
 #[test]
 fn access_during_thread_teardown_is_an_error_not_a_crash() {
@@ -119,7 +131,7 @@ fn access_during_thread_teardown_is_an_error_not_a_crash() {
         }
     }
     static FIRST: StaticLocal<Touches> =
-        StaticLocal::new(|| Touches, options(storage!(Touches), true));
+        StaticLocal::new(|| Touches, options(storage!(Touches), probe!(Touches)));
     thread_local!(static LATE: Touches = const { Touches });
     thread::spawn(|| {
         // Registered before this library's destructor, so it runs after it.

@@ -162,6 +162,7 @@ fn expand(input: &Input) -> TokenStream {
                     table: &#table,
                     slot: &#slot,
                     is_send: || {
+                        #[allow(unused_imports)] // one of the two is used
                         use #private::{ProbeNotSend as _, ProbeSend as _};
                         (&&#private::SendProbe::<#ident>::NEW).is_send()
                     },

@@ -18,6 +18,7 @@ const _: () = {
                 table: &__THREAD_LOCAL_TABLE,
                 slot: &__THREAD_LOCAL_SLOT,
                 is_send: || {
+                    #[allow(unused_imports)]
                     use ::local::__private::{ProbeNotSend as _, ProbeSend as _};
                     (&&::local::__private::SendProbe::<Session>::NEW).is_send()
                 },
