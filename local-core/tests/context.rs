@@ -2,6 +2,9 @@
 //! values dropped exactly once with their scope or context, contexts and wrapped futures
 //! moving between threads, and values that are not `Send` kept out of contexts.
 
+#[macro_use]
+mod support;
+
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
@@ -11,10 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::task::{Poll, Waker};
 use std::thread;
 
-use local_core::{
-    AccessError, Context, LocalStack, SendProof, StaticLocal, StaticOptions, StaticSlot,
-    StaticTable, ThreadLocal, scope, scope_async,
-};
+use local_core::{AccessError, Context, LocalStack, ThreadLocal, scope, scope_async};
 
 /// Counts the drops of values built by one local.
 #[derive(Default)]
@@ -169,51 +169,7 @@ fn a_wrapped_future_keeps_its_values_across_polls_on_different_threads() {
     assert_eq!(workers_own, 0, "nor does it leak into the second thread's");
 }
 
-/// What the expansion writes for `is_send`: a proof for a `Send` type, `None` otherwise.
-macro_rules! probe {
-    ($t:ty) => {
-        || {
-            #[allow(unused_imports)] // one of the two is used
-            use local_core::{ProbeNotSend as _, ProbeSend as _};
-            (&&local_core::SendProbe::<$t>::NEW).is_send()
-        }
-    };
-}
-
-/// A table and a slot for one static, as the expansion declares them.
-macro_rules! storage {
-    ($t:ty) => {{
-        static TABLE: StaticTable<$t> = StaticTable::new();
-        thread_local! {
-            static SLOT: StaticSlot<$t> = const { StaticSlot::new() };
-        }
-        (&TABLE, &SLOT)
-    }};
-}
-
-/// Options as the expansion writes them.
-const fn options<T>(
-    (table, slot): (
-        &'static StaticTable<T>,
-        &'static std::thread::LocalKey<StaticSlot<T>>,
-    ),
-    is_send: fn() -> Option<SendProof<T>>,
-    per_thread: bool,
-    inherit: Option<fn(&T) -> T>,
-) -> StaticOptions<T> {
-    StaticOptions {
-        table,
-        slot,
-        is_send,
-        per_thread,
-        inherit,
-    }
-}
-
-static NOT_SEND: StaticLocal<Rc<u32>> = StaticLocal::new(
-    || Rc::new(1),
-    options(storage!(Rc<u32>), probe!(Rc<u32>), false, None),
-);
+static_local!(NOT_SEND: Rc<u32> = || Rc::new(1), per_thread: false, inherit: None);
 
 #[test]
 fn values_that_are_not_send_stay_out_of_contexts_but_work_in_scopes() {
@@ -232,8 +188,7 @@ fn values_that_are_not_send_stay_out_of_contexts_but_work_in_scopes() {
     assert_eq!(NOT_SEND.with(|rc| **rc), 1);
 }
 
-static PER_THREAD: StaticLocal<u32> =
-    StaticLocal::new(|| 0, options(storage!(u32), probe!(u32), true, None));
+static_local!(PER_THREAD: u32 = || 0, per_thread: true, inherit: None);
 
 #[test]
 fn per_thread_values_ignore_scopes_and_contexts() {
@@ -244,12 +199,8 @@ fn per_thread_values_ignore_scopes_and_contexts() {
     assert_eq!(PER_THREAD.with(|n| *n), 6);
 }
 
-static INHERITED: StaticLocal<String> = StaticLocal::new(
-    || "initial".to_owned(),
-    options(storage!(String), probe!(String), false, Some(String::clone)),
-);
-static NOT_INHERITED: StaticLocal<u32> =
-    StaticLocal::new(|| 0, options(storage!(u32), probe!(u32), false, None));
+static_local!(INHERITED: String = || "initial".to_owned(), per_thread: false, inherit: Some(String::clone));
+static_local!(NOT_INHERITED: u32 = || 0, per_thread: false, inherit: None);
 
 #[test]
 fn inherit_seeds_a_context_with_clones_of_the_current_values() {

@@ -2,12 +2,15 @@
 //! that are neither `Send` nor `Sync` kept per thread in a `static`, and dropped by their
 //! own thread when it exits.
 
+#[macro_use]
+mod support;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::thread;
 
-use local_core::{AccessError, SendProof, StaticLocal, StaticOptions, StaticSlot, StaticTable};
+use local_core::AccessError;
 
 static DROPS: AtomicUsize = AtomicUsize::new(0);
 
@@ -35,47 +38,7 @@ fn build() -> PerThread {
     }
 }
 
-/// What the expansion writes for `is_send`: a proof for a `Send` type, `None` otherwise.
-macro_rules! probe {
-    ($t:ty) => {
-        || {
-            #[allow(unused_imports)] // one of the two is used
-            use local_core::{ProbeNotSend as _, ProbeSend as _};
-            (&&local_core::SendProbe::<$t>::NEW).is_send()
-        }
-    };
-}
-
-/// A table and a slot for one static, as the expansion declares them.
-macro_rules! storage {
-    ($t:ty) => {{
-        static TABLE: StaticTable<$t> = StaticTable::new();
-        thread_local! {
-            static SLOT: StaticSlot<$t> = const { StaticSlot::new() };
-        }
-        (&TABLE, &SLOT)
-    }};
-}
-
-/// Options as the expansion writes them for a type that is not `Send`.
-const fn options<T>(
-    (table, slot): (
-        &'static StaticTable<T>,
-        &'static std::thread::LocalKey<StaticSlot<T>>,
-    ),
-    is_send: fn() -> Option<SendProof<T>>,
-) -> StaticOptions<T> {
-    StaticOptions {
-        table,
-        slot,
-        is_send,
-        per_thread: false,
-        inherit: None,
-    }
-}
-
-static LOCAL: StaticLocal<PerThread> =
-    StaticLocal::new(build, options(storage!(PerThread), probe!(PerThread)));
+static_local!(LOCAL: PerThread = build, per_thread: false, inherit: None);
 
 #[test]
 fn values_that_are_neither_send_nor_sync_stay_on_their_thread() {
@@ -97,7 +60,7 @@ fn values_that_are_neither_send_nor_sync_stay_on_their_thread() {
     assert_eq!(DROPS.load(SeqCst), threads as usize);
 }
 
-static COUNTER: StaticLocal<u32> = StaticLocal::new(|| 7, options(storage!(u32), probe!(u32)));
+static_local!(COUNTER: u32 = || 7, per_thread: false, inherit: None);
 
 #[test]
 fn set_take_replace_and_borrows() {
@@ -115,7 +78,7 @@ fn set_take_replace_and_borrows() {
     .unwrap();
 }
 
-static TEARDOWN: StaticLocal<u32> = StaticLocal::new(|| 1, options(storage!(u32), probe!(u32)));
+static_local!(TEARDOWN: u32 = || 1, per_thread: false, inherit: None);
 
 #[test]
 fn access_during_thread_teardown_is_an_error_not_a_crash() {
@@ -130,8 +93,7 @@ fn access_during_thread_teardown_is_an_error_not_a_crash() {
             SEEN.lock().unwrap().push(TEARDOWN.try_with(|n| *n));
         }
     }
-    static FIRST: StaticLocal<Touches> =
-        StaticLocal::new(|| Touches, options(storage!(Touches), probe!(Touches)));
+    static_local!(FIRST: Touches = || Touches, per_thread: false, inherit: None);
     thread_local!(static LATE: Touches = const { Touches });
     thread::spawn(|| {
         // Registered before this library's destructor, so it runs after it.
