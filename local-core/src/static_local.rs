@@ -5,9 +5,7 @@ use std::thread::LocalKey;
 
 use crate::AccessError;
 use crate::identity::{self, Membership};
-use crate::table::{
-    EMPTY, Entry, INITIALIZING, Local, ReadGuard, ResetGuard, Table, WRITING, or_fail,
-};
+use crate::table::{EMPTY, Entry, INITIALIZING, Local, Table, or_fail};
 
 /// The storage of one `#[thread_local_struct]`.
 ///
@@ -231,15 +229,10 @@ impl<T: 'static> StaticAccess<T> {
     /// access keeps nothing in memory for it.
     #[inline]
     pub fn try_with<R>(self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        if let Some(entry) = Local::entry(&self) {
-            let state = entry.state.get();
-            if (0..isize::MAX).contains(&state) {
-                entry.state.set(state + 1);
-                let _borrow = ReadGuard(&entry.state);
-                // SAFETY: as in `Local::try_with`: a present value, and the count we hold
-                // excludes mutable borrows and the exclusive paths until `_borrow` drops.
-                return Ok(f(unsafe { (*entry.value.get()).assume_init_ref() }));
-            }
+        if let Some(entry) = Local::entry(&self)
+            && entry.readable()
+        {
+            return entry.read(f);
         }
         self.try_with_cold(f)
     }
@@ -260,13 +253,9 @@ impl<T: 'static> StaticAccess<T> {
     #[inline]
     pub fn try_with_mut<R>(self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
         if let Some(entry) = Local::entry(&self)
-            && entry.state.get() == 0
+            && entry.writable()
         {
-            entry.state.set(WRITING);
-            let _borrow = ResetGuard(&entry.state, 0);
-            // SAFETY: as in `Local::try_with_mut`: a present value, and `WRITING` excludes
-            // every other access to it until `_borrow` drops.
-            return Ok(f(unsafe { (*entry.value.get()).assume_init_mut() }));
+            return entry.write(f);
         }
         self.try_with_mut_cold(f)
     }

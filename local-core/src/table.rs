@@ -14,7 +14,7 @@ use crate::identity::{self, BUCKETS, Membership, Slot};
 /// An entry's `state`: a `RefCell`-style borrow count for a present value (`0` unborrowed,
 /// `n > 0` shared borrows, [`WRITING`]), or one of the negative markers below. Folding
 /// presence into the count lets the fast path decide with a single comparison.
-pub(crate) const WRITING: isize = -1;
+const WRITING: isize = -1;
 /// No value.
 pub(crate) const EMPTY: isize = isize::MIN;
 /// No value yet: the initializer is running for the entry's identity.
@@ -57,6 +57,47 @@ impl<T> Entry<T> {
         }
     }
 
+    /// Present and not mutably borrowed: [`read`](Self::read) will call its closure.
+    #[inline(always)]
+    pub(crate) fn readable(&self) -> bool {
+        (0..isize::MAX).contains(&self.state.get())
+    }
+
+    /// Present and not borrowed: [`write`](Self::write) will call its closure.
+    #[inline(always)]
+    pub(crate) fn writable(&self) -> bool {
+        self.state.get() == 0
+    }
+
+    /// Calls `f` with the value under a shared borrow, or says it is mutably borrowed or
+    /// absent (`RefCell::try_borrow`). Only the entry's owner calls it (see the type).
+    #[inline(always)]
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
+        if !self.readable() {
+            return Err(AccessError::Borrowed);
+        }
+        self.state.set(self.state.get() + 1);
+        let _borrow = ReadGuard(&self.state);
+        // SAFETY: a state in `0..isize::MAX` means a value is present, and the count we hold
+        // excludes mutable borrows, `take` and the other exclusive paths until `_borrow`
+        // drops.
+        Ok(f(unsafe { (*self.value.get()).assume_init_ref() }))
+    }
+
+    /// Calls `f` with the value under a mutable borrow, or says it is borrowed or absent
+    /// (`RefCell::try_borrow_mut`). Only the entry's owner calls it (see the type).
+    #[inline(always)]
+    pub(crate) fn write<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
+        if !self.writable() {
+            return Err(AccessError::Borrowed);
+        }
+        self.state.set(WRITING);
+        let _borrow = ResetGuard(&self.state, 0);
+        // SAFETY: state `0` means a value is present and unborrowed, and `WRITING` excludes
+        // every other access to it until `_borrow` drops.
+        Ok(f(unsafe { (*self.value.get()).assume_init_mut() }))
+    }
+
     fn holds_value(&self) -> bool {
         let state = self.state.get();
         state >= WRITING || state == PINNED || state == ORPHANED
@@ -93,13 +134,6 @@ pub(crate) struct Retained<T> {
     pub(crate) keep: bool,
     /// Values of exited identities whose entries have been reused.
     pub(crate) values: Vec<T>,
-}
-
-/// The bucket and the index in it of identity `id`'s entry.
-#[inline(always)]
-fn locate(id: usize) -> (usize, usize) {
-    let slot = Slot::of(id);
-    (slot.bucket, slot.index)
 }
 
 impl<T> Table<T> {
@@ -141,7 +175,7 @@ impl<T> Table<T> {
         if let Some(entry) = self.entry(id) {
             return entry;
         }
-        let (bucket, index) = locate(id);
+        let Slot { bucket, index } = Slot::of(id);
         let fresh: Box<[Padded<T>]> = (0..1usize << bucket)
             .map(|_| Padded(Entry::empty()))
             .collect();
@@ -272,7 +306,7 @@ impl<T> Drop for Table<T> {
 }
 
 /// Ends a shared borrow, also on unwind.
-pub(crate) struct ReadGuard<'a>(pub(crate) &'a Cell<isize>);
+struct ReadGuard<'a>(&'a Cell<isize>);
 
 impl Drop for ReadGuard<'_> {
     fn drop(&mut self) {
@@ -281,7 +315,7 @@ impl Drop for ReadGuard<'_> {
 }
 
 /// Ends a mutable borrow, or an initialization that unwound.
-pub(crate) struct ResetGuard<'a>(pub(crate) &'a Cell<isize>, pub(crate) isize);
+struct ResetGuard<'a>(&'a Cell<isize>, isize);
 
 impl Drop for ResetGuard<'_> {
     fn drop(&mut self) {
@@ -415,35 +449,20 @@ pub(crate) trait Local {
 
     #[inline]
     fn try_with<R>(&self, f: impl FnOnce(&Self::Value) -> R) -> Result<R, AccessError> {
-        let entry = match self.entry() {
-            Some(entry) if entry.state.get() >= 0 => entry,
+        match self.entry() {
+            Some(entry) if entry.readable() => entry,
             _ => self.initialized_entry()?,
-        };
-        let state = entry.state.get();
-        if !(0..isize::MAX).contains(&state) {
-            return Err(AccessError::Borrowed);
         }
-        entry.state.set(state + 1);
-        let _borrow = ReadGuard(&entry.state);
-        // SAFETY: the entry holds a value, and the count we hold excludes mutable borrows,
-        // `take` and the other exclusive paths until `_borrow` drops.
-        Ok(f(unsafe { (*entry.value.get()).assume_init_ref() }))
+        .read(f)
     }
 
     #[inline]
     fn try_with_mut<R>(&self, f: impl FnOnce(&mut Self::Value) -> R) -> Result<R, AccessError> {
-        let entry = match self.entry() {
-            Some(entry) if entry.state.get() == 0 => entry,
+        match self.entry() {
+            Some(entry) if entry.writable() => entry,
             _ => self.initialized_entry()?,
-        };
-        if entry.state.get() != 0 {
-            return Err(AccessError::Borrowed);
         }
-        entry.state.set(WRITING);
-        let _borrow = ResetGuard(&entry.state, 0);
-        // SAFETY: the entry holds a value and `WRITING` excludes every other access to it
-        // until `_borrow` drops.
-        Ok(f(unsafe { (*entry.value.get()).assume_init_mut() }))
+        .write(f)
     }
 
     #[track_caller]
