@@ -57,6 +57,7 @@ mod error;
 mod identity;
 mod local_stack;
 mod static_local;
+mod struct_storage;
 mod table;
 mod thread_local;
 
@@ -67,7 +68,7 @@ pub use error::AccessError;
 pub use local_stack::{LocalStack, Popped};
 #[doc(hidden)]
 pub use static_local::{
-    ProbeNotSend, ProbeSend, SendProbe, SendProof, StaticAccess, StaticLocal, StaticOptions,
-    StaticSlot, StaticTable,
+    ProbeNotSend, ProbeSend, ScopedFuture, SendProbe, SendProof, StaticAccess, StaticLocal,
+    StaticOptions, StaticSlot, StaticTable,
 };
 pub use thread_local::{IntoIter, IterMut, ThreadLocal};

@@ -284,6 +284,92 @@ impl<T: 'static> StaticAccess<T> {
     pub fn is_initialized(self) -> bool {
         Local::is_initialized(&self)
     }
+
+    /// Runs `f` with this local bound to `value`; the previous value (or its absence) is
+    /// back afterwards, also on unwind.
+    #[track_caller]
+    pub fn scope<R>(self, value: T, f: impl FnOnce() -> R) -> R {
+        let _restore = Bound::bind(self, value);
+        f()
+    }
+
+    /// A future that binds this local to `value` during every poll of `future`.
+    pub fn scope_async<F: std::future::Future>(self, value: T, future: F) -> ScopedFuture<T, F> {
+        ScopedFuture {
+            access: self,
+            value: Some(value),
+            future: Box::pin(future),
+        }
+    }
+}
+
+/// Restores the value a [`StaticAccess::scope`] replaced.
+struct Bound<T: 'static> {
+    access: StaticAccess<T>,
+    previous: Option<T>,
+}
+
+impl<T: 'static> Bound<T> {
+    #[track_caller]
+    fn bind(access: StaticAccess<T>, value: T) -> Self {
+        let previous = access.take();
+        access.set(value);
+        Bound { access, previous }
+    }
+
+    fn unbind(mut self) -> T {
+        let bound = self.access.take();
+        if let Some(previous) = self.previous.take() {
+            self.access.set(previous);
+        }
+        std::mem::forget(self);
+        bound.expect("the bound value is there until the end of its scope")
+    }
+}
+
+impl<T: 'static> Drop for Bound<T> {
+    fn drop(&mut self) {
+        let bound = self.access.take();
+        if let Some(previous) = self.previous.take() {
+            self.access.set(previous);
+        }
+        drop(bound);
+    }
+}
+
+/// The future of [`StaticAccess::scope_async`].
+#[doc(hidden)]
+pub struct ScopedFuture<T: 'static, F> {
+    access: StaticAccess<T>,
+    value: Option<T>,
+    future: std::pin::Pin<Box<F>>,
+}
+
+impl<T: 'static, F> Unpin for ScopedFuture<T, F> {}
+
+impl<T: 'static, F: std::future::Future> std::future::Future for ScopedFuture<T, F> {
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = self.get_mut();
+        let value = this
+            .value
+            .take()
+            .expect("`ScopedFuture` polled after it completed");
+        let bound = Bound::bind(this.access, value);
+        let poll = this.future.as_mut().poll(cx);
+        this.value = Some(bound.unbind());
+        poll
+    }
+}
+
+impl<T: 'static, F> fmt::Debug for ScopedFuture<T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopedFuture").finish_non_exhaustive()
+    }
 }
 
 impl<T: 'static> Local for StaticAccess<T> {

@@ -88,8 +88,6 @@ fn expand(input: &Input) -> TokenStream {
     } = input;
     let ident = &item.ident;
     let storage = Ident::new("__THREAD_LOCAL_STRUCT", Span::mixed_site());
-    let table = Ident::new("__THREAD_LOCAL_TABLE", Span::mixed_site());
-    let slot = Ident::new("__THREAD_LOCAL_SLOT", Span::mixed_site());
     let private = quote!(::local::__private);
 
     let init = match &options.init {
@@ -145,31 +143,20 @@ fn expand(input: &Input) -> TokenStream {
         &item.vis,
         fields,
         &vec![false; fields.len()],
-        Some(&quote!(#private::StaticAccess::new(&#storage, &#slot))),
+        Some(&quote!(#storage)),
     );
 
     quote! {
         #item
 
         const _: () = {
-            static #table: #private::StaticTable<#ident> = #private::StaticTable::new();
-            ::std::thread_local! {
-                static #slot: #private::StaticSlot<#ident> = const { #private::StaticSlot::new() };
-            }
-            static #storage: #private::StaticLocal<#ident> = #private::StaticLocal::new(
-                <#ident as ::core::default::Default>::default,
-                #private::StaticOptions {
-                    table: &#table,
-                    slot: &#slot,
-                    is_send: || {
-                        #[allow(unused_imports)] // one of the two is used
-                        use #private::{ProbeNotSend as _, ProbeSend as _};
-                        (&&#private::SendProbe::<#ident>::NEW).is_send()
-                    },
+            #private::struct_storage! {
+                static #storage: #ident = {
+                    init: <#ident as ::core::default::Default>::default,
                     per_thread: #per_thread,
                     inherit: #inherit,
-                },
-            );
+                };
+            }
 
             #default
 

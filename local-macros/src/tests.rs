@@ -250,7 +250,7 @@ fn check(expect: Expect, item: &TokenStream, output: TokenStream) -> Result<(), 
         _ => {}
     }
     if !rejected {
-        if !text.contains("StaticLocal") || !text.contains("fn with") {
+        if !text.contains("struct_storage") || !text.contains("fn with") {
             return Err(format!("no storage or no `with`: {}", shorten(&text)));
         }
         if let Err(error) = syn::parse2::<syn::File>(output)
@@ -1257,7 +1257,7 @@ fn mutation_cases() -> Vec<Case> {
 #[test]
 fn a_valid_struct_expands_to_its_storage_and_functions() {
     let output = thread_local_struct(TokenStream::new(), VALID.parse().expect("lexes")).to_string();
-    assert!(output.contains("StaticLocal"), "{output}");
+    assert!(output.contains("struct_storage"), "{output}");
     assert!(output.contains("fn with"), "{output}");
     assert!(output.contains("fn set_a"), "{output}");
     assert!(!output.contains("compile_error"), "{output}");

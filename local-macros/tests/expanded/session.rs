@@ -8,24 +8,7 @@ pub struct Session {
     pub hits: u64,
 }
 const _: () = {
-    static __THREAD_LOCAL_TABLE: ::local::__private::StaticTable<Session> =
-        ::local::__private::StaticTable::new();
-    ::std::thread_local! { static __THREAD_LOCAL_SLOT : :: local :: __private :: StaticSlot < Session > = const { :: local :: __private :: StaticSlot :: new () } ; }
-    static __THREAD_LOCAL_STRUCT: ::local::__private::StaticLocal<Session> =
-        ::local::__private::StaticLocal::new(
-            <Session as ::core::default::Default>::default,
-            ::local::__private::StaticOptions {
-                table: &__THREAD_LOCAL_TABLE,
-                slot: &__THREAD_LOCAL_SLOT,
-                is_send: || {
-                    #[allow(unused_imports)]
-                    use ::local::__private::{ProbeNotSend as _, ProbeSend as _};
-                    (&&::local::__private::SendProbe::<Session>::NEW).is_send()
-                },
-                per_thread: false,
-                inherit: ::core::option::Option::None,
-            },
-        );
+    ::local::__private::struct_storage! { static __THREAD_LOCAL_STRUCT : Session = { init : < Session as :: core :: default :: Default > :: default , per_thread : false , inherit : :: core :: option :: Option :: None , } ; }
     #[automatically_derived]
     impl ::core::default::Default for Session {
         #[doc = r" Builds a value with the struct's thread-local initializer."]
@@ -44,31 +27,27 @@ const _: () = {
         #[inline]
         #[track_caller]
         pub fn with<R>(__f: impl ::core::ops::FnOnce(&Self) -> R) -> R {
-            ::local::__private::StaticAccess::new(&__THREAD_LOCAL_STRUCT, &__THREAD_LOCAL_SLOT)
-                .with(__f)
+            __THREAD_LOCAL_STRUCT.with(__f)
         }
         #[doc = "Calls `f` with this thread's [`Session`], mutably, initializing it first if needed.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[inline]
         #[track_caller]
         pub fn with_mut<R>(__f: impl ::core::ops::FnOnce(&mut Self) -> R) -> R {
-            ::local::__private::StaticAccess::new(&__THREAD_LOCAL_STRUCT, &__THREAD_LOCAL_SLOT)
-                .with_mut(__f)
+            __THREAD_LOCAL_STRUCT.with_mut(__f)
         }
         #[doc = "Calls `f` with this thread's [`Session`], or returns why it cannot: already mutably borrowed, touched by its own initializer, or the thread is exiting."]
         #[inline]
         pub fn try_with<R>(
             __f: impl ::core::ops::FnOnce(&Self) -> R,
         ) -> ::core::result::Result<R, ::local::__private::AccessError> {
-            ::local::__private::StaticAccess::new(&__THREAD_LOCAL_STRUCT, &__THREAD_LOCAL_SLOT)
-                .try_with(__f)
+            __THREAD_LOCAL_STRUCT.try_with(__f)
         }
         #[doc = "Calls `f` with this thread's [`Session`], mutably, or returns why it cannot: already borrowed, touched by its own initializer, or the thread is exiting."]
         #[inline]
         pub fn try_with_mut<R>(
             __f: impl ::core::ops::FnOnce(&mut Self) -> R,
         ) -> ::core::result::Result<R, ::local::__private::AccessError> {
-            ::local::__private::StaticAccess::new(&__THREAD_LOCAL_STRUCT, &__THREAD_LOCAL_SLOT)
-                .try_with_mut(__f)
+            __THREAD_LOCAL_STRUCT.try_with_mut(__f)
         }
         #[doc = "A clone of this thread's [`Session`], initializing it first if needed.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[must_use]
@@ -77,32 +56,27 @@ const _: () = {
         where
             for<'__local> Self: ::core::clone::Clone,
         {
-            ::local::__private::StaticAccess::new(&__THREAD_LOCAL_STRUCT, &__THREAD_LOCAL_SLOT)
-                .with(::core::clone::Clone::clone)
+            __THREAD_LOCAL_STRUCT.with(::core::clone::Clone::clone)
         }
         #[doc = "Replaces this thread's [`Session`] without running the initializer.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[track_caller]
         pub fn set(__value: Self) {
-            ::local::__private::StaticAccess::new(&__THREAD_LOCAL_STRUCT, &__THREAD_LOCAL_SLOT)
-                .set(__value);
+            __THREAD_LOCAL_STRUCT.set(__value);
         }
         #[doc = "Replaces this thread's [`Session`], initializing it first if needed, and returns the old value.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[track_caller]
         pub fn replace(__value: Self) -> Self {
-            ::local::__private::StaticAccess::new(&__THREAD_LOCAL_STRUCT, &__THREAD_LOCAL_SLOT)
-                .replace(__value)
+            __THREAD_LOCAL_STRUCT.replace(__value)
         }
         #[doc = "Removes this thread's [`Session`]; the next access runs the initializer again.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[track_caller]
         pub fn take() -> ::core::option::Option<Self> {
-            ::local::__private::StaticAccess::new(&__THREAD_LOCAL_STRUCT, &__THREAD_LOCAL_SLOT)
-                .take()
+            __THREAD_LOCAL_STRUCT.take()
         }
         #[doc = "Does this thread hold a [`Session`] (initialized, or `set`)? Never runs the initializer."]
         #[must_use]
         pub fn is_initialized() -> bool {
-            ::local::__private::StaticAccess::new(&__THREAD_LOCAL_STRUCT, &__THREAD_LOCAL_SLOT)
-                .is_initialized()
+            __THREAD_LOCAL_STRUCT.is_initialized()
         }
         #[doc = "A clone of this thread's `value` field of [`Session`], initializing the value if needed."]
         #[must_use]
@@ -111,14 +85,13 @@ const _: () = {
         where
             for<'__local> u32: ::local::__private::FieldClone,
         {
-            ::local::__private::StaticAccess::new(&__THREAD_LOCAL_STRUCT, &__THREAD_LOCAL_SLOT)
+            __THREAD_LOCAL_STRUCT
                 .with(|__value| ::local::__private::FieldClone::field_clone(&__value.value))
         }
         #[doc = "Sets this thread's `value` field of [`Session`], initializing the value if needed."]
         #[track_caller]
         fn set_value(__value: u32) {
-            ::local::__private::StaticAccess::new(&__THREAD_LOCAL_STRUCT, &__THREAD_LOCAL_SLOT)
-                .with_mut(|__this| __this.value = __value);
+            __THREAD_LOCAL_STRUCT.with_mut(|__this| __this.value = __value);
         }
         #[doc = "A clone of this thread's `owner` field of [`Session`], initializing the value if needed."]
         #[must_use]
@@ -127,14 +100,13 @@ const _: () = {
         where
             for<'__local> String: ::local::__private::FieldClone,
         {
-            ::local::__private::StaticAccess::new(&__THREAD_LOCAL_STRUCT, &__THREAD_LOCAL_SLOT)
+            __THREAD_LOCAL_STRUCT
                 .with(|__value| ::local::__private::FieldClone::field_clone(&__value.owner))
         }
         #[doc = "Sets this thread's `owner` field of [`Session`], initializing the value if needed."]
         #[track_caller]
         fn set_owner(__value: String) {
-            ::local::__private::StaticAccess::new(&__THREAD_LOCAL_STRUCT, &__THREAD_LOCAL_SLOT)
-                .with_mut(|__this| __this.owner = __value);
+            __THREAD_LOCAL_STRUCT.with_mut(|__this| __this.owner = __value);
         }
         #[doc = "A clone of this thread's `hits` field of [`Session`], initializing the value if needed."]
         #[must_use]
@@ -143,14 +115,13 @@ const _: () = {
         where
             for<'__local> u64: ::local::__private::FieldClone,
         {
-            ::local::__private::StaticAccess::new(&__THREAD_LOCAL_STRUCT, &__THREAD_LOCAL_SLOT)
+            __THREAD_LOCAL_STRUCT
                 .with(|__value| ::local::__private::FieldClone::field_clone(&__value.hits))
         }
         #[doc = "Sets this thread's `hits` field of [`Session`], initializing the value if needed."]
         #[track_caller]
         pub fn set_hits(__value: u64) {
-            ::local::__private::StaticAccess::new(&__THREAD_LOCAL_STRUCT, &__THREAD_LOCAL_SLOT)
-                .with_mut(|__this| __this.hits = __value);
+            __THREAD_LOCAL_STRUCT.with_mut(|__this| __this.hits = __value);
         }
     }
 };
