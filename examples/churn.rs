@@ -110,7 +110,7 @@ fn main() -> ExitCode {
     };
 
     let start = Instant::now();
-    let payloads = Arc::new(ThreadLocal::with_init(Payload::new));
+    let payloads: Arc<ThreadLocal<Payload>> = Arc::new(ThreadLocal::with_init(Payload::new));
     let mut spawned = 0;
     let mut rss_after_warmup = None;
     while spawned < threads {

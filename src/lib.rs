@@ -102,8 +102,8 @@
 #![warn(missing_docs)]
 
 pub use local_core::{
-    AccessError, Context, IntoIter, IterMut, LocalStack, Popped, ThreadLocal, Wrapped, scope,
-    scope_async,
+    AccessError, Context, InheritLocals, IntoIter, IterMut, LocalStack, Popped, Scoped,
+    ThreadLocal, Wrapped, inherit_locals, scope, scope_async,
 };
 
 /// Gives every thread its own value of the struct, built on that thread by the struct's
@@ -185,8 +185,8 @@ pub use local_macros::thread_local_struct;
 #[doc(hidden)]
 pub mod __private {
     pub use local_core::{
-        __struct_storage as struct_storage, AccessError, FieldClone, FieldDefault, ProbeNotSend,
-        ProbeSend, SendProbe, StaticAccess, StaticLocal, StaticOptions, StaticSlot, StaticTable,
+        __struct_storage as struct_storage, AccessError, FieldClone, FieldDefault, SendProbe,
+        SendProbeFallback, SendProof, StructLocal, StructSlot,
     };
 }
 

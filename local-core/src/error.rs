@@ -1,3 +1,4 @@
+use std::any::type_name;
 use std::error::Error;
 use std::fmt;
 
@@ -20,17 +21,57 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AccessError {
-    /// The thread is exiting and has already destroyed its values: this happens when a
-    /// thread-local destructor runs after this library's own.
+    /// The thread is exiting and this local's value on it was already destroyed, as with
+    /// std's `thread_local!` (a destructor that runs during teardown can reach every local
+    /// whose value is still alive).
+    ///
+    /// ```
+    /// use local_core::{AccessError, ThreadLocal};
+    /// use std::sync::Mutex;
+    ///
+    /// static LOCAL: ThreadLocal<Probe> = ThreadLocal::new();
+    /// static SEEN: Mutex<Option<Result<(), AccessError>>> = Mutex::new(None);
+    ///
+    /// #[derive(Default)]
+    /// struct Probe;
+    /// impl Drop for Probe {
+    ///     fn drop(&mut self) {
+    ///         // Dropped at thread exit: its own value is the one being destroyed.
+    ///         *SEEN.lock().unwrap() = Some(LOCAL.try_with(|_| ()));
+    ///     }
+    /// }
+    ///
+    /// std::thread::spawn(|| LOCAL.with(|_| ())).join().unwrap();
+    /// assert_eq!(*SEEN.lock().unwrap(), Some(Err(AccessError::Destroyed)));
+    /// ```
     Destroyed,
     /// The value is already borrowed on this thread in a way that conflicts: a mutable
     /// access inside any access, or a shared access inside a mutable one.
+    ///
+    /// ```
+    /// use local_core::{AccessError, ThreadLocal};
+    ///
+    /// let local: ThreadLocal<u8> = ThreadLocal::new();
+    /// local.with_mut(|_| assert_eq!(local.try_with(|_| ()), Err(AccessError::Borrowed)));
+    /// ```
     Borrowed,
     /// The value's initializer, running on this thread, touched the value it is building.
+    ///
+    /// ```
+    /// use local_core::{AccessError, ThreadLocal};
+    ///
+    /// static LOCAL: ThreadLocal<u8> = ThreadLocal::with_init(init);
+    ///
+    /// fn init() -> u8 {
+    ///     assert_eq!(LOCAL.try_with(|_| ()), Err(AccessError::Initializing));
+    ///     1
+    /// }
+    /// assert_eq!(LOCAL.get(), 1);
+    /// ```
     Initializing,
     /// The value is not `Send`, and this thread runs a [`Context`](crate::Context), which
     /// may move between threads: such values live in [`scope`](crate::scope)s, or in
-    /// locals declared `per_thread`.
+    /// locals declared `per_thread`. Only `#[thread_local_struct]` values can be `!Send`.
     NotSend,
 }
 
@@ -51,3 +92,23 @@ impl fmt::Display for AccessError {
 }
 
 impl Error for AccessError {}
+
+/// The panic of the `with*` functions and setters, naming the value's type, reported at
+/// their caller.
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn fail<T>(error: AccessError) -> ! {
+    panic!("cannot access thread-local `{}`: {error}", type_name::<T>())
+}
+
+/// The value, or the panic of [`fail`] (a closure passed to `unwrap_or_else` would lose
+/// `#[track_caller]`).
+#[inline]
+#[track_caller]
+pub(crate) fn or_fail<T, R>(result: Result<R, AccessError>) -> R {
+    match result {
+        Ok(value) => value,
+        Err(error) => fail::<T>(error),
+    }
+}

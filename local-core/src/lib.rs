@@ -1,5 +1,6 @@
 //! The runtime of [`local`](https://docs.rs/local): per-instance thread-local storage whose
-//! values are dropped when their thread exits.
+//! values are dropped when their thread exits, contexts that give every local fresh values
+//! at once, and the storage behind `#[thread_local_struct]`.
 //!
 //! ```
 //! use local_core::ThreadLocal;
@@ -14,61 +15,90 @@
 //!
 //! # How it works
 //!
-//! Each thread, on its first touch of any instance, takes an *identity*: a small index,
-//! recycled smallest-first when the thread exits. Every [`ThreadLocal`] keeps a table of
-//! entries indexed by identity, in buckets of doubling size that never move, as the
-//! `thread_local` crate does. Reaching this thread's value is one thread-local read (the
-//! identity's bucket and index, cached), one bucket load and one borrow-count check: no
-//! lock, no allocation, no atomic read-modify-write. Entries are 128-byte aligned, so two
-//! threads never write the same cache line.
+//! **Threads.** Each thread, on its first touch of a [`ThreadLocal`], takes an *index*: a
+//! small number, reused smallest-first once the thread is gone (`thread_id.rs`). Every
+//! instance keeps its threads' values in buckets of doubling size indexed by it, as the
+//! `thread_local` crate does (`buckets.rs`, `table.rs`). Reaching this thread's value is
+//! one thread-local read (the index's bucket and place, cached, with the current frame's
+//! tag), one bucket load and one borrow-count check: no lock, no allocation, no atomic
+//! read-modify-write. Thread entries are padded to their own cache lines.
 //!
-//! A `#[thread_local_struct]` keeps the thread's own value in a `std::thread_local!` slot
-//! declared by its expansion, read like a hand-written `thread_local!` (one flag says
-//! whether a context runs); the values of contexts and scopes are in a table as above.
+//! A `#[thread_local_struct]` keeps the thread's own value in a `std::thread_local!` of
+//! its own, declared by its expansion (`attribute.rs`): an access is a hand-written
+//! `thread_local!`'s plus one flag, and std destroys it at thread exit.
 //!
-//! When a thread exits, a thread-local destructor goes through the instances that thread
-//! holds entries in (a registry filled at each first touch) and drops its value in each
-//! (or keeps it, with [`ThreadLocal::retain_on_exit`]); only then is the identity's index
-//! free for another thread, which therefore never sees the old value. That exit path takes
-//! the instance's lock, as do the `&mut self` methods and `Drop`, because
-//! `std::thread::scope` can return while its threads are still running their thread-local
-//! destructors. A value that an [`IterMut`] borrow may still point at is never dropped by
-//! an exiting thread: it is kept until the instance is next cleared, iterated or dropped.
+//! **Exit.** A thread's state (`exit.rs`) lists the instances it holds values in; its
+//! destructor destroys them as std destroys thread-locals: one at a time, with no lock held
+//! while a destructor runs, so a destructor can use every local still alive and store into
+//! one (that value is destroyed too). Only then is the index given back, so a new thread
+//! never sees an old value. The exit takes each instance's lock to move the value out, as
+//! `&mut self` methods and `Drop` do, because `std::thread::scope` can return while its
+//! threads are still running their thread-local destructors.
 //!
-//! Contexts and scopes are identities too: entering one makes it this thread's current
-//! identity (two thread-local writes, whatever the number of locals), and ending it
-//! releases its values like a thread's exit. `per_thread` storage reads the thread's own
-//! identity instead. A `Context` may move between threads, so a value that is not `Send`
-//! is never created in one.
+//! **Contexts.** A [`Context`] or [`scope`] keeps its own values, one node per local
+//! touched in it (`context/`): a context costs what it holds, and creating, entering and
+//! dropping one takes no lock. Entering one makes it current on the thread under a fresh
+//! tag (a few thread-local writes, whatever the number of locals); each local caches, per
+//! thread, where it found its value for the current tag, so an access inside a context is
+//! the fast path plus one comparison.
 //!
 //! # Verification
 //!
 //! Every `unsafe` block carries a `// SAFETY:` comment (`clippy::undocumented_unsafe_blocks`
-//! is denied), and the crate's tests pass under Miri. The cross-thread paths (the registry
-//! and the exit path against `&mut self` methods and `Drop`) are synchronized by two mutexes
-//! and one compare-and-swap, which loom cannot reach through `std::thread_local!`; they are
-//! stress-tested instead: thousands of short threads with drop counters, values dropped
-//! concurrently with exiting threads, and the `std::thread::scope` destructor race.
+//! is denied), every `unsafe fn` a `# Safety` list, and the crate's tests pass under Miri,
+//! ThreadSanitizer and AddressSanitizer, and on a target without native thread-locals.
 #![warn(missing_docs)]
 
+mod sync;
+
+#[cfg(not(loom))]
+mod attribute;
+#[cfg(not(loom))]
+mod binding;
+mod buckets;
+#[cfg(not(loom))]
 mod context;
+#[cfg(not(loom))]
+mod current;
+#[cfg(not(loom))]
 mod diagnostics;
+mod entry;
+#[cfg(not(loom))]
 mod error;
-mod identity;
+#[cfg(not(loom))]
+mod exit;
+#[cfg(not(loom))]
+mod iter;
+#[cfg(not(loom))]
 mod local_stack;
-mod static_local;
+#[cfg(not(loom))]
+mod send_probe;
+#[cfg(not(loom))]
 mod struct_storage;
+#[cfg(not(loom))]
 mod table;
+#[cfg(not(loom))]
+mod thread_id;
+#[cfg(not(loom))]
 mod thread_local;
 
-pub use context::{Context, Wrapped, scope, scope_async};
+#[cfg(not(loom))]
+pub use attribute::{StructLocal, StructSlot};
+#[cfg(not(loom))]
+pub use binding::Scoped;
+#[cfg(not(loom))]
+pub use context::{Context, InheritLocals, Wrapped, inherit_locals, scope, scope_async};
+#[cfg(not(loom))]
 #[doc(hidden)]
 pub use diagnostics::{FieldClone, FieldDefault};
+#[cfg(not(loom))]
 pub use error::AccessError;
+#[cfg(not(loom))]
+pub use iter::{IntoIter, IterMut};
+#[cfg(not(loom))]
 pub use local_stack::{LocalStack, Popped};
+#[cfg(not(loom))]
 #[doc(hidden)]
-pub use static_local::{
-    ProbeNotSend, ProbeSend, ScopedFuture, SendProbe, SendProof, StaticAccess, StaticLocal,
-    StaticOptions, StaticSlot, StaticTable,
-};
-pub use thread_local::{IntoIter, IterMut, ThreadLocal};
+pub use send_probe::{SendProbe, SendProbeFallback, SendProof};
+#[cfg(not(loom))]
+pub use thread_local::ThreadLocal;

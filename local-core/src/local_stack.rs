@@ -13,16 +13,17 @@ use crate::ThreadLocal;
 /// ```
 /// use local_core::LocalStack;
 ///
-/// let requests = LocalStack::new();
-/// let _outer = requests.push_scoped("/index");
+/// static REQUESTS: LocalStack<&str> = LocalStack::new();
+///
+/// let _outer = REQUESTS.push_scoped("/index");
 /// {
-///     let _inner = requests.push_scoped("/login");
-///     requests.with_top(|top| assert_eq!(top, Some(&"/login")));
+///     let _inner = REQUESTS.push_scoped("/login");
+///     REQUESTS.with_top(|top| assert_eq!(top, Some(&"/login")));
 /// } // popped here
-/// requests.with_top(|top| assert_eq!(top, Some(&"/index")));
-/// std::thread::scope(|s| {
-///     s.spawn(|| assert!(requests.is_empty())); // another thread's stack
-/// });
+/// REQUESTS.with_top(|top| assert_eq!(top, Some(&"/index")));
+/// std::thread::spawn(|| assert!(REQUESTS.is_empty())) // another thread's stack
+///     .join()
+///     .unwrap();
 /// ```
 pub struct LocalStack<T> {
     /// Each value with the tag of the guard that pops it (`0`: no guard).
@@ -32,19 +33,54 @@ pub struct LocalStack<T> {
 }
 
 impl<T: Send + 'static> LocalStack<T> {
-    /// An empty stack on every thread.
+    /// An empty stack on every thread. `const`, so it can be a `static`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::LocalStack;
+    ///
+    /// let stack: LocalStack<u32> = LocalStack::new();
+    /// assert!(stack.is_empty());
+    /// ```
     #[must_use]
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         LocalStack {
             stack: ThreadLocal::new(),
             tags: AtomicU64::new(0),
         }
     }
-}
 
-impl<T: Send + 'static> Default for LocalStack<T> {
-    fn default() -> Self {
-        LocalStack::new()
+    /// Makes [`Context::inherit`](crate::Context::inherit) carry this stack: a context it
+    /// makes starts from a copy of the current stack (Flask's
+    /// `copy_current_request_context`), which it then pushes and pops on its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::{Context, LocalStack};
+    ///
+    /// let stack = LocalStack::new().inherit();
+    /// stack.push(1);
+    /// let mut child = Context::inherit();
+    /// child.run(|| {
+    ///     stack.push(2);
+    ///     assert_eq!(stack.len(), 2);
+    /// });
+    /// assert_eq!(stack.len(), 1);
+    /// ```
+    #[must_use]
+    pub const fn inherit(self) -> Self
+    where
+        T: Clone,
+    {
+        let mut this = self;
+        // A `const fn` cannot drop or move out of a field of a type with a destructor:
+        // swap the stack out, and forget the empty placeholder swapped back out.
+        #[allow(clippy::mem_replace_with_default)] // `mem::take` is not `const`
+        let stack = std::mem::replace(&mut this.stack, ThreadLocal::new());
+        std::mem::forget(std::mem::replace(&mut this.stack, stack.inherit()));
+        this
     }
 }
 
@@ -54,6 +90,16 @@ impl<T> LocalStack<T> {
     /// # Panics
     ///
     /// If called from inside [`with_top`](Self::with_top) on the same thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::LocalStack;
+    ///
+    /// let stack = LocalStack::new();
+    /// stack.push("a");
+    /// assert_eq!(stack.len(), 1);
+    /// ```
     #[track_caller]
     pub fn push(&self, value: T) {
         self.stack.with_mut(|stack| stack.push((0, value)));
@@ -64,6 +110,17 @@ impl<T> LocalStack<T> {
     /// # Panics
     ///
     /// If called from inside [`with_top`](Self::with_top) on the same thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::LocalStack;
+    ///
+    /// let stack = LocalStack::new();
+    /// stack.push("a");
+    /// assert_eq!(stack.pop(), Some("a"));
+    /// assert_eq!(stack.pop(), None);
+    /// ```
     #[track_caller]
     pub fn pop(&self) -> Option<T> {
         self.stack
@@ -71,19 +128,83 @@ impl<T> LocalStack<T> {
     }
 
     /// Calls `f` with the top of this thread's stack, or `None` if it is empty.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside a `push` or `pop` of this stack on the same thread (a
+    /// value's destructor, say).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::LocalStack;
+    ///
+    /// let stack = LocalStack::new();
+    /// stack.with_top(|top: Option<&u8>| assert!(top.is_none()));
+    /// stack.push(3);
+    /// assert_eq!(stack.with_top(|top| top.copied()), Some(3));
+    /// ```
+    #[track_caller]
     pub fn with_top<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
         self.stack
             .with(|stack| f(stack.last().map(|(_, value)| value)))
     }
 
     /// The number of values on this thread's stack.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::LocalStack;
+    ///
+    /// let stack = LocalStack::new();
+    /// stack.push(1);
+    /// stack.push(2);
+    /// assert_eq!(stack.len(), 2);
+    /// ```
+    #[track_caller]
     pub fn len(&self) -> usize {
         self.stack.with(Vec::len)
     }
 
     /// Is this thread's stack empty?
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::LocalStack;
+    ///
+    /// let stack = LocalStack::<u8>::new();
+    /// assert!(stack.is_empty());
+    /// ```
+    #[track_caller]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Empties this thread's (or the current context's) stack in one call, werkzeug's
+    /// `release_local` on a stack; the values are dropped after the stack is empty, so a
+    /// destructor may use it.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside [`with_top`](Self::with_top) on the same thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::LocalStack;
+    ///
+    /// let stack = LocalStack::new();
+    /// stack.push("a");
+    /// stack.push("b");
+    /// stack.clear();
+    /// assert!(stack.is_empty());
+    /// ```
+    #[track_caller]
+    pub fn clear(&self) {
+        let values = self.stack.take();
+        drop(values);
     }
 
     /// Pushes `value` and returns a guard that pops it when dropped, Python's
@@ -95,6 +216,19 @@ impl<T> LocalStack<T> {
     /// # Panics
     ///
     /// If called from inside [`with_top`](Self::with_top) on the same thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::LocalStack;
+    ///
+    /// let stack = LocalStack::new();
+    /// {
+    ///     let _request = stack.push_scoped("/index");
+    ///     assert_eq!(stack.len(), 1);
+    /// }
+    /// assert!(stack.is_empty());
+    /// ```
     #[track_caller]
     pub fn push_scoped(&self, value: T) -> Popped<'_, T> {
         let tag = self.tags.fetch_add(1, Ordering::Relaxed) + 1;
@@ -107,6 +241,12 @@ impl<T> LocalStack<T> {
     }
 }
 
+impl<T: Send + 'static> Default for LocalStack<T> {
+    fn default() -> Self {
+        LocalStack::new()
+    }
+}
+
 impl<T> fmt::Debug for LocalStack<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LocalStack")
@@ -116,6 +256,17 @@ impl<T> fmt::Debug for LocalStack<T> {
 }
 
 /// Pops its [`LocalStack`] when dropped: from [`LocalStack::push_scoped`].
+///
+/// # Examples
+///
+/// ```
+/// use local_core::{LocalStack, Popped};
+///
+/// let stack = LocalStack::new();
+/// let guard: Popped<'_, &str> = stack.push_scoped("/index");
+/// drop(guard);
+/// assert!(stack.is_empty());
+/// ```
 #[must_use = "the value is popped as soon as the guard is dropped"]
 pub struct Popped<'a, T> {
     stack: &'a LocalStack<T>,

@@ -6,7 +6,10 @@
 /// methods (`with`, `with_mut`, `try_with`, `try_with_mut`, `set`, `replace`, `take`,
 /// `is_initialized`, `scope`, `scope_async`) reach this thread's (or context's) value.
 ///
-/// Not public API: the expansion's only entry into the runtime for storage.
+/// Not public API: the expansion's only entry into the runtime for storage. The thread's
+/// own value lives in a `std::thread_local!` declared here, so that std destroys it at
+/// thread exit by its own rules, on every platform; the `static` is constant (references,
+/// function pointers and flags), so every access folds it in.
 ///
 /// ```text
 /// __struct_storage! {
@@ -29,26 +32,21 @@ macro_rules! __struct_storage {
         };
     ) => {
         $(#[$attr])*
-        static $name: $crate::StaticAccess<$t> = {
-            static TABLE: $crate::StaticTable<$t> = $crate::StaticTable::new();
+        static $name: $crate::StructLocal<$t> = {
             ::std::thread_local! {
-                static SLOT: $crate::StaticSlot<$t> = const { $crate::StaticSlot::new() };
+                static SLOT: $crate::StructSlot<$t> = const { $crate::StructSlot::new() };
             }
-            static STRUCT: $crate::StaticLocal<$t> = $crate::StaticLocal::new(
+            $crate::StructLocal::new(
+                &SLOT,
                 $init,
-                $crate::StaticOptions {
-                    table: &TABLE,
-                    slot: &SLOT,
-                    is_send: || {
-                        #[allow(unused_imports)] // one of the two is used
-                        use $crate::{ProbeNotSend as _, ProbeSend as _};
-                        (&&$crate::SendProbe::<$t>::NEW).is_send()
-                    },
-                    per_thread: $per_thread,
-                    inherit: $inherit,
+                || {
+                    #[allow(unused_imports)] // used only when `$t` is not `Send`
+                    use $crate::SendProbeFallback as _;
+                    $crate::SendProbe::<$t>::NEW.__local_send_proof()
                 },
-            );
-            $crate::StaticAccess::new(&STRUCT, &SLOT)
+                $per_thread,
+                $inherit,
+            )
         };
     };
 }

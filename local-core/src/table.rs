@@ -1,504 +1,343 @@
-//! The storage behind every local: a table of per-identity entries, and the protocol
-//! between an entry's owner, its identity's exit path and the `&mut` paths of the instance.
+//! The values a `ThreadLocal` holds for threads (not contexts): one padded entry per thread
+//! index, and the lock that serializes whoever is not the entry's owner.
+//!
+//! Who touches a thread's entry:
+//! - its owner, through `&ThreadLocal`, without the lock (the fast path);
+//! - its owner's exit, and `Context::inherit` on the owner's thread, through the thread's
+//!   list of members (no `&ThreadLocal` needed), under the lock;
+//! - `&mut ThreadLocal` methods and `Drop`, from any thread, under the lock.
+//!
+//! `&mut ThreadLocal` excludes every `&ThreadLocal`, so the unlocked owner accesses never
+//! overlap the third kind, and the lock orders the rest: `std::thread::scope` can return,
+//! and the instance be cleared or dropped, while a scoped thread is still running its exit.
+//! Every function here moves values in or out under the lock and drops them after it.
 
-use std::any::type_name;
-use std::cell::{Cell, UnsafeCell};
-use std::mem::MaybeUninit;
-use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::cell::Cell;
+use std::ptr;
 
 use crate::AccessError;
-use crate::identity::{self, BUCKETS, Membership, Slot};
+use crate::buckets::{Buckets, CachePadded, Position};
+use crate::context::{Kind, Values};
+use crate::entry::{Entry, Status};
+use crate::error::or_fail;
+use crate::exit::Member;
+use crate::sync::{AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering, lock};
 
-/// An entry's `state`: a `RefCell`-style borrow count for a present value (`0` unborrowed,
-/// `n > 0` shared borrows, [`WRITING`]), or one of the negative markers below. Folding
-/// presence into the count lets the fast path decide with a single comparison.
-const WRITING: isize = -1;
-/// No value.
-pub(crate) const EMPTY: isize = isize::MIN;
-/// No value yet: the initializer is running for the entry's identity.
-pub(crate) const INITIALIZING: isize = isize::MIN + 1;
-/// A value, unborrowed, that an `iter_mut` borrow may still reference. The owner's next
-/// access turns it back into `0`; if the owner exits first, its value is orphaned rather
-/// than dropped under that reference.
-const PINNED: isize = isize::MIN + 2;
-/// A value whose identity has ended: kept for `iter_mut` (`retain_on_exit`), or pinned when
-/// its thread exited. Moved out of the way by the next identity that reuses the index.
-const ORPHANED: isize = isize::MIN + 3;
+/// Context keys of `ThreadLocal`s: odd, so that they never equal the address of an
+/// attribute struct's storage, the other kind of key.
+static KEYS: AtomicUsize = AtomicUsize::new(1);
 
-/// One identity's slot in one instance: in a table (as a [`Padded`] entry), or, for an
-/// attribute struct and the thread's own identity, in a `std::thread_local!` of its own.
-///
-/// Through `&ThreadLocal`, an entry is only touched by its identity's owner: the thread,
-/// or the one thread running the context (`Context::run` takes `&mut`, and moving a context
-/// or a wrapped future to another thread synchronizes). Every other access (an identity's
-/// end, `&mut self` methods, `Drop`) holds the instance's lock, and `&mut self` excludes
-/// the owner's accesses, so the plain `Cell`s are never raced.
-pub(crate) struct Entry<T> {
-    pub(crate) state: Cell<isize>,
-    /// This entry's identity is listed as a member of the instance (see `identity::join`).
-    pub(crate) registered: Cell<bool>,
-    pub(crate) value: UnsafeCell<MaybeUninit<T>>,
+/// One thread's entry in one instance.
+pub(crate) struct ThreadEntry<T> {
+    pub(crate) entry: Entry<T>,
+    /// Where this thread found the instance's value in the context or scope it runs, for
+    /// the entry into it named by `tag` (see `current.rs`).
+    pub(crate) cache: Cache<T>,
+    /// The thread's list of members holds this instance.
+    joined: Cell<bool>,
+    /// A `&mut` path found the value borrowed by `Context::inherit`'s clone: the clone's end
+    /// drops it.
+    drained: Cell<bool>,
 }
 
-/// A table's entry, aligned to 128 bytes (two cache lines, for the adjacent-line
-/// prefetcher), so that the entries of two threads never share a line: neighbouring
-/// identities sit side by side in one bucket, and each writes its `state` on every access.
-#[repr(align(128))]
-pub(crate) struct Padded<T>(Entry<T>);
+/// The last context node a thread found for one local.
+pub(crate) struct Cache<T> {
+    tag: Cell<u64>,
+    entry: Cell<*const Entry<T>>,
+}
 
-impl<T> Entry<T> {
-    pub(crate) const fn empty() -> Self {
-        Entry {
-            state: Cell::new(EMPTY),
-            registered: Cell::new(false),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
+impl<T> Cache<T> {
+    pub(crate) const fn new() -> Self {
+        Cache {
+            tag: Cell::new(0),
+            entry: Cell::new(ptr::null()),
         }
     }
 
-    /// Present and not mutably borrowed: [`read`](Self::read) will call its closure.
+    /// The entry cached for the frame entry `tag` (never `0`).
     #[inline(always)]
-    pub(crate) fn readable(&self) -> bool {
-        (0..isize::MAX).contains(&self.state.get())
-    }
-
-    /// Present and not borrowed: [`write`](Self::write) will call its closure.
-    #[inline(always)]
-    pub(crate) fn writable(&self) -> bool {
-        self.state.get() == 0
-    }
-
-    /// Calls `f` with the value under a shared borrow, or says it is mutably borrowed or
-    /// absent (`RefCell::try_borrow`). Only the entry's owner calls it (see the type).
-    #[inline(always)]
-    pub(crate) fn read<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        if !self.readable() {
-            return Err(AccessError::Borrowed);
+    pub(crate) fn get(&self, tag: u64) -> Option<&Entry<T>> {
+        if self.tag.get() != tag {
+            return None;
         }
-        self.state.set(self.state.get() + 1);
-        let _borrow = ReadGuard(&self.state);
-        // SAFETY: a state in `0..isize::MAX` means a value is present, and the count we hold
-        // excludes mutable borrows, `take` and the other exclusive paths until `_borrow`
-        // drops.
-        Ok(f(unsafe { (*self.value.get()).assume_init_ref() }))
+        // SAFETY: set by `set` for the frame entry `tag`, which is current (the caller read
+        // it from `current::tag`). Tags are unique in the process, and a frame's nodes live
+        // until the frame is dropped, which cannot happen while it is current.
+        Some(unsafe { &*self.entry.get() })
     }
 
-    /// Calls `f` with the value under a mutable borrow, or says it is borrowed or absent
-    /// (`RefCell::try_borrow_mut`). Only the entry's owner calls it (see the type).
-    #[inline(always)]
-    pub(crate) fn write<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
-        if !self.writable() {
-            return Err(AccessError::Borrowed);
+    /// Caches `entry`, a node of the frame entered under `tag`.
+    pub(crate) fn set(&self, tag: u64, entry: &Entry<T>) {
+        self.tag.set(tag);
+        self.entry.set(entry);
+    }
+}
+
+/// Guarded by the lock: values of exited threads, with `retain_on_exit`, moved aside by the
+/// threads that took their indices next. Grows only through `&ThreadLocal`, so never while
+/// an `iter_mut` borrow points into it.
+struct Locked<T> {
+    retained: Vec<T>,
+}
+
+pub(crate) struct Table<T> {
+    entries: Buckets<CachePadded<ThreadEntry<T>>>,
+    lock: Mutex<Locked<T>>,
+    /// `retain_on_exit`.
+    keep: bool,
+    /// How contexts keep this instance's values, and whether `inherit` clones them.
+    pub(crate) kind: &'static dyn Kind,
+    inherit: Option<fn(&T) -> T>,
+    /// Names this instance in contexts; never reused.
+    pub(crate) key: usize,
+    /// The `ThreadLocal` is gone: threads may forget this table.
+    dropped: AtomicBool,
+}
+
+// SAFETY: entries are only touched as the module docs say: by their owner alone, or under
+// the lock while no owner access can run. Values move between threads only by `&mut`
+// methods, `Drop` and `retain_on_exit`, hence `T: Send`. `T` need not be `Sync`: no two
+// threads ever reach the same value at once.
+unsafe impl<T: Send> Sync for Table<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Send for Table<T> {}
+
+/// Values moved out under the lock, dropped by the caller after it.
+pub(crate) type Drained<T> = Vec<T>;
+
+impl<T> Table<T> {
+    pub(crate) fn new(keep: bool, kind: &'static dyn Kind, inherit: Option<fn(&T) -> T>) -> Self {
+        Table {
+            entries: Buckets::new(),
+            lock: Mutex::new(Locked {
+                retained: Vec::new(),
+            }),
+            keep,
+            kind,
+            inherit,
+            key: KEYS.fetch_add(2, Ordering::Relaxed),
+            dropped: AtomicBool::new(false),
         }
-        self.state.set(WRITING);
-        let _borrow = ResetGuard(&self.state, 0);
-        // SAFETY: state `0` means a value is present and unborrowed, and `WRITING` excludes
-        // every other access to it until `_borrow` drops.
-        Ok(f(unsafe { (*self.value.get()).assume_init_mut() }))
     }
 
-    fn holds_value(&self) -> bool {
-        let state = self.state.get();
-        state >= WRITING || state == PINNED || state == ORPHANED
+    fn locked(&self) -> MutexGuard<'_, Locked<T>> {
+        lock(&self.lock)
     }
 
-    /// Moves the value out and leaves the entry empty.
+    /// The entry at `position`, if its bucket exists: the fast path.
+    #[inline(always)]
+    pub(crate) fn get(&self, position: Position) -> Option<&ThreadEntry<T>> {
+        self.entries.get(position).map(|padded| &padded.0)
+    }
+
+    /// The owner's entry at `position`, ready for an owner access: allocated, joined to the
+    /// thread's list (by `join`), and free of what an `iter_mut` or a previous owner of the
+    /// index left there.
+    pub(crate) fn owner_entry(
+        &self,
+        position: Position,
+        join: impl FnOnce() -> Result<(), AccessError>,
+    ) -> Result<&ThreadEntry<T>, AccessError> {
+        let entry = &self
+            .entries
+            .get_or_insert(position, || CachePadded(ThreadEntry::new()))
+            .0;
+        if !entry.joined.get() {
+            join()?;
+            entry.joined.set(true);
+            if entry.entry.status() == Status::Orphaned {
+                // A previous owner's value, left in place by its exit: moved aside, under the
+                // lock since `&mut` paths need not be the only other ones to look.
+                let orphan = {
+                    let mut locked = self.locked();
+                    match entry.entry.drain() {
+                        Some(value) if self.keep => {
+                            locked.retained.push(value);
+                            None
+                        }
+                        orphan => orphan,
+                    }
+                };
+                drop(orphan);
+            }
+        }
+        // We hold `&ThreadLocal`: any `iter_mut` borrow that pinned the value is over.
+        entry.entry.unpin();
+        Ok(entry)
+    }
+
+    /// Every value, for `clear`, `into_iter` and `Drop`: the entries are left empty.
+    /// Needs `&mut ThreadLocal`.
+    pub(crate) fn drain(&self) -> Drained<T> {
+        let mut locked = self.locked();
+        let mut values: Vec<T> = locked.retained.drain(..).collect();
+        for (_, padded) in self.entries.iter() {
+            let entry = &padded.0;
+            match entry.entry.status() {
+                // Its owner is cloning it for `Context::inherit`: it drops it after.
+                Status::Borrowed => entry.drained.set(true),
+                _ => values.extend(entry.entry.drain()),
+            }
+        }
+        values
+    }
+
+    /// Values orphaned (not retained) by threads that exited during an earlier `iter_mut`
+    /// borrow, for the caller to drop: at the start of a new one, with `&mut ThreadLocal`,
+    /// no reference of the earlier borrow is alive.
+    pub(crate) fn sweep_orphans(&self) -> Drained<T> {
+        if self.keep {
+            return Vec::new();
+        }
+        let _locked = self.locked();
+        self.entries
+            .iter()
+            .filter(|(_, padded)| padded.0.entry.status() == Status::Orphaned)
+            .filter_map(|(_, padded)| padded.0.entry.drain())
+            .collect()
+    }
+
+    /// The value after `from` for an `iter_mut` borrow (a cursor: entries by thread
+    /// index, then the retained values), and the next cursor.
     ///
     /// # Safety
     ///
-    /// The entry holds a value (`holds_value`) that nothing borrows, and the caller has
-    /// exclusive access to the entry (it owns it, or holds the instance's lock).
-    pub(crate) unsafe fn take_value(&self) -> T {
-        self.state.set(EMPTY);
-        // SAFETY: the caller guarantees a present, unborrowed value; `EMPTY` is set first so
-        // that it is never read again.
-        unsafe { (*self.value.get()).assume_init_read() }
-    }
-}
-
-/// The part of an instance that identities reach: the table of entries and the lock that
-/// serializes everything except the owner's own accesses.
-pub(crate) struct Table<T> {
-    /// Bucket `b` holds `1 << b` entries, allocated on first use and never moved or freed
-    /// before the `Table` itself, so entry references stay valid.
-    buckets: [AtomicPtr<Padded<T>>; BUCKETS],
-    /// Also what makes `Table<T>` (and so `ThreadLocal<T>`) `Send + Sync` exactly when
-    /// `T: Send`, like the `thread_local` crate: each thread reaches only its own value.
-    lock: Mutex<Retained<T>>,
-}
-
-/// Guarded by the instance's lock.
-pub(crate) struct Retained<T> {
-    /// `retain_on_exit` was called.
-    pub(crate) keep: bool,
-    /// Values of exited identities whose entries have been reused.
-    pub(crate) values: Vec<T>,
-}
-
-impl<T> Table<T> {
-    pub(crate) const fn new() -> Self {
-        Table {
-            buckets: [const { AtomicPtr::new(ptr::null_mut()) }; BUCKETS],
-            lock: Mutex::new(Retained {
-                keep: false,
-                values: Vec::new(),
-            }),
-        }
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Retained<T>> {
-        // A panic in a value's destructor can poison the lock; states are updated before
-        // every drop, so the table is consistent and the lock stays usable.
-        self.lock.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Identity `id`'s entry, if its bucket exists.
-    #[inline(always)]
-    pub(crate) fn entry(&self, id: usize) -> Option<&Entry<T>> {
-        self.entry_at(Slot::of(id))
-    }
-
-    /// The entry at `slot`, if its bucket exists; never for [`Slot::NONE`].
-    #[inline(always)]
-    pub(crate) fn entry_at(&self, slot: Slot) -> Option<&Entry<T>> {
-        // `% BUCKETS` is free (`slot.bucket < BUCKETS`) and spares a bounds check.
-        let entries = NonNull::new(self.buckets[slot.bucket % BUCKETS].load(Ordering::Acquire))?;
-        // SAFETY: a non-null bucket `bucket` points to `1 << bucket` initialized entries,
-        // `index < 1 << bucket` by `Slot::of`, and buckets live as long as `self`.
-        // `NonNull::add` keeps the pointer known non-null: no second check.
-        Some(unsafe { &entries.add(slot.index).as_ref().0 })
-    }
-
-    /// Identity `id`'s entry, allocating its bucket if needed.
-    pub(crate) fn entry_or_insert(&self, id: usize) -> &Entry<T> {
-        if let Some(entry) = self.entry(id) {
-            return entry;
-        }
-        let Slot { bucket, index } = Slot::of(id);
-        let fresh: Box<[Padded<T>]> = (0..1usize << bucket)
-            .map(|_| Padded(Entry::empty()))
-            .collect();
-        let fresh = Box::into_raw(fresh).cast::<Padded<T>>();
-        let entries = match self.buckets[bucket].compare_exchange(
-            ptr::null_mut(),
-            fresh,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => fresh,
-            Err(installed) => {
-                // SAFETY: `fresh` came from `Box::into_raw` of `1 << bucket` entries just
-                // above and was never shared: another thread installed its bucket first.
-                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(fresh, 1 << bucket)) });
-                installed
-            }
-        };
-        // SAFETY: as in `entry`: the bucket holds `1 << bucket` entries and lives with `self`.
-        unsafe { &(*entries.add(index)).0 }
-    }
-
-    /// Every allocated entry, with the identity it belongs to.
-    pub(crate) fn entries(&self) -> impl Iterator<Item = (usize, &Entry<T>)> {
-        (0..BUCKETS).flat_map(move |bucket| {
-            let entries = self.buckets[bucket].load(Ordering::Acquire);
-            let len = if entries.is_null() { 0 } else { 1 << bucket };
-            (0..len).map(move |index| {
-                // SAFETY: as in `entry`.
-                ((1 << bucket) + index - 1, unsafe {
-                    &(*entries.add(index)).0
-                })
-            })
-        })
-    }
-
-    /// The exit path: identity `id` has ended. Runs by the identity's owner (its thread, or
-    /// whoever ends its context), under the lock, so it cannot overlap `&mut self` methods
-    /// or `Drop` running on another thread (`std::thread::scope` can return before its
-    /// threads' destructors have run).
-    pub(crate) fn release(&self, id: usize) {
-        let retained = self.lock();
-        let Some(entry) = self.entry(id) else { return };
-        entry.registered.set(false);
-        match entry.state.get() {
-            // SAFETY: present and unborrowed; we hold the lock, and `id`'s owner runs this
-            // outside any access of `id`.
-            0 if !retained.keep => drop(unsafe { entry.take_value() }),
-            // Kept (`retain_on_exit`), or pinned: an `iter_mut` borrow may still point at
-            // it, so the value stays where it is.
-            0 | PINNED => entry.state.set(ORPHANED),
-            state => debug_assert!(state == EMPTY, "identity ended during an access"),
-        }
-    }
-
-    /// Empties entry `entry`, left `ORPHANED` by an identity that has ended, so that the
-    /// identity now at its index starts afresh.
-    pub(crate) fn adopt_orphan(&self, entry: &Entry<T>) {
-        let mut retained = self.lock();
-        // SAFETY: an orphan holds a value; the caller is the identity that now owns the
-        // entry and holds `&ThreadLocal`, so no `iter_mut` borrow is alive.
-        let value = unsafe { entry.take_value() };
-        if retained.keep {
-            retained.values.push(value);
-        } else {
-            drop(value);
-        }
-    }
-
-    /// Moves every value out (under the lock) and hands it to `each`; returns the
-    /// identities listed as members. Needs the exclusive access of `&mut ThreadLocal`.
-    pub(crate) fn drain(&self, mut each: impl FnMut(T)) -> Vec<usize> {
-        let mut retained = self.lock();
-        let mut members = Vec::new();
-        for (id, entry) in self.entries() {
-            if entry.registered.get() {
-                members.push(id);
-            }
-            if entry.holds_value() {
-                // SAFETY: the caller has `&mut ThreadLocal`, so no access is in progress,
-                // and the lock keeps exit paths out.
-                each(unsafe { entry.take_value() });
-            }
-        }
-        retained.values.drain(..).for_each(each);
-        members
-    }
-
-    /// Pointers to every value, for an `iter_mut` borrow: live values are pinned, so that
-    /// an identity ending during the borrow orphans its value instead of dropping it.
-    /// Needs the exclusive access of `&mut ThreadLocal`, for as long as the pointers are used.
-    pub(crate) fn pin_values(&self) -> Vec<NonNull<T>> {
-        let mut retained = self.lock();
-        let mut values = Vec::new();
-        for (_, entry) in self.entries() {
-            match entry.state.get() {
-                0 | PINNED => entry.state.set(PINNED),
-                ORPHANED if !retained.keep => {
-                    // SAFETY: an orphan holds a value; `&mut self` ends every earlier borrow,
-                    // and the lock keeps exit paths out.
-                    drop(unsafe { entry.take_value() });
+    /// - The caller holds `&mut ThreadLocal` for as long as it uses the returned
+    ///   references.
+    /// - It walks cursors forward from [`Cursor::START`], so no value is returned twice
+    ///   during one borrow.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn next_mut(&self, from: Cursor) -> Option<(&mut T, Cursor)> {
+        let mut locked = self.locked();
+        if let Cursor::Entry(start) = from {
+            for (index, padded) in self.entries.iter().skip_while(|(index, _)| *index < start) {
+                // Without `retain_on_exit`, an orphan is no one's value: its thread exited
+                // after this borrow visited it.
+                if !self.keep && padded.0.entry.status() == Status::Orphaned {
                     continue;
                 }
-                ORPHANED => {}
-                _ => continue,
+                // SAFETY: under the lock, with the caller's `&mut ThreadLocal`; the value
+                // is pinned, so that its owner's exit leaves it in place.
+                if let Some(value) = unsafe { padded.0.entry.pin_mut() } {
+                    return Some((value, Cursor::Entry(index + 1)));
+                }
             }
-            values.push(NonNull::new(entry.value.get().cast::<T>()).expect("entries are not null"));
         }
-        // Exit paths never touch this list, and only `&ThreadLocal` grows it.
-        values.extend(retained.values.iter_mut().map(NonNull::from));
+        let at = match from {
+            Cursor::Retained(at) => at,
+            Cursor::Entry(_) => 0,
+        };
+        let value = ptr::from_mut(locked.retained.get_mut(at)?);
+        // SAFETY: the retained values grow only through `&ThreadLocal`, which the caller's
+        // `&mut` excludes, so the element stays where it is while the reference is used.
+        Some((unsafe { &mut *value }, Cursor::Retained(at + 1)))
+    }
+
+    /// The `ThreadLocal` is being dropped: every value is returned, and threads may forget
+    /// the table.
+    pub(crate) fn close(&self) -> Drained<T> {
+        let values = self.drain();
+        self.dropped.store(true, Ordering::Release);
         values
     }
 }
 
-impl<T> Drop for Table<T> {
-    fn drop(&mut self) {
-        // Values were drained by `ThreadLocal`'s `Drop`; only the table's memory is left.
-        for (bucket, entries) in self.buckets.iter_mut().enumerate() {
-            let entries = *entries.get_mut();
-            if !entries.is_null() {
-                // SAFETY: allocated in `entry_or_insert` as a boxed slice of `1 << bucket`
-                // entries; we are the last owner. Entries hold `MaybeUninit`, so no value
-                // is dropped here.
-                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(entries, 1 << bucket)) });
+/// Where an `iter_mut` borrow is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Cursor {
+    /// At the entries of this thread index and above.
+    Entry(usize),
+    /// At this retained value and after.
+    Retained(usize),
+}
+
+impl Cursor {
+    pub(crate) const START: Cursor = Cursor::Entry(0);
+}
+
+impl<T> ThreadEntry<T> {
+    fn new() -> Self {
+        ThreadEntry {
+            entry: Entry::new(),
+            cache: Cache::new(),
+            joined: Cell::new(false),
+            drained: Cell::new(false),
+        }
+    }
+}
+
+impl<T: Send + 'static> Member for Table<T> {
+    fn destroy(&self, index: usize) {
+        let Some(entry) = self.get(Position::of(index)) else {
+            return;
+        };
+        let value = {
+            let _locked = self.locked();
+            entry.entry.destroy(self.keep)
+        };
+        drop(value);
+    }
+
+    fn forget(&self, index: usize) {
+        let Some(entry) = self.get(Position::of(index)) else {
+            return;
+        };
+        let _locked = self.locked();
+        entry.entry.forget_destroyed();
+        entry.joined.set(false);
+        entry.cache.tag.set(0);
+    }
+
+    fn is_dropped(&self) -> bool {
+        self.dropped.load(Ordering::Acquire)
+    }
+
+    fn inherit(&self, index: usize, values: &Values) {
+        let Some(clone) = self.inherit else { return };
+        let Some(entry) = self.get(Position::of(index)) else {
+            return;
+        };
+        if values.contains(self.key) {
+            return;
+        }
+        // A shared borrow taken under the lock, so that a `&mut` path on another thread sees
+        // it and leaves the value alone; the clone runs after the lock is released. A pinned
+        // value may be under another thread's `iter_mut` borrow: not cloned.
+        let lent = {
+            let _locked = self.locked();
+            match entry.entry.status() {
+                Status::Unborrowed | Status::Borrowed => entry.entry.lend(),
+                _ => return,
             }
-        }
+        };
+        let lent = or_fail::<T, _>(lent);
+        let end = EndLend(self, entry);
+        // SAFETY: the borrow keeps the value in place and unchanged until `end` drops: the
+        // owner is this thread, busy here, and `&mut` paths skip a borrowed value.
+        let value = clone(unsafe { lent.as_ref() });
+        drop(end);
+        // SAFETY: `key` stands for this instance, whose context nodes hold `T`.
+        let node = unsafe { values.find_or_insert::<T>(self.key, self.kind) };
+        // Empty: `values` had no node for `key`.
+        let _ = node.put(value);
     }
 }
 
-/// Ends a shared borrow, also on unwind.
-struct ReadGuard<'a>(&'a Cell<isize>);
+/// Ends the borrow of [`Member::inherit`], also on unwind, dropping the value if a `&mut`
+/// path drained the instance meanwhile.
+struct EndLend<'a, T>(&'a Table<T>, &'a ThreadEntry<T>);
 
-impl Drop for ReadGuard<'_> {
+impl<T> Drop for EndLend<'_, T> {
     fn drop(&mut self) {
-        self.0.set(self.0.get() - 1);
-    }
-}
-
-/// Ends a mutable borrow, or an initialization that unwound.
-struct ResetGuard<'a>(&'a Cell<isize>, isize);
-
-impl Drop for ResetGuard<'_> {
-    fn drop(&mut self) {
-        self.0.set(self.1);
-    }
-}
-
-#[cold]
-#[inline(never)]
-#[track_caller]
-pub(crate) fn fail<T>(error: AccessError) -> ! {
-    panic!("cannot access thread-local `{}`: {error}", type_name::<T>())
-}
-
-/// The value, or the panic of the `with*` functions, reported at their caller (a closure
-/// passed to `unwrap_or_else` would lose `#[track_caller]`).
-#[inline]
-#[track_caller]
-pub(crate) fn or_fail<T, R>(result: Result<R, AccessError>) -> R {
-    match result {
-        Ok(value) => value,
-        Err(error) => fail::<T>(error),
-    }
-}
-
-/// An owner of a [`Table`]: a `ThreadLocal` instance or a `StaticLocal`. The per-thread
-/// access paths are written once here; owners differ only in how they build a value and
-/// how an identity keeps their table alive.
-pub(crate) trait Local {
-    type Value;
-
-    fn table(&self) -> &Table<Self::Value>;
-
-    /// Builds a value for the current thread.
-    fn init(&self) -> Self::Value;
-
-    /// A reference to the table for the registry, held until the identity releases it.
-    fn membership(&self) -> Membership;
-
-    /// The membership that releases `entry`, this thread's: by default the table's.
-    fn membership_for(&self, entry: &Entry<Self::Value>) -> Membership {
-        let _ = entry;
-        self.membership()
-    }
-
-    /// Where the entry of the identity whose value this thread reads is: the current
-    /// identity (its own, or its context's), or [`Slot::NONE`] if there is none.
-    #[inline(always)]
-    fn slot(&self) -> Slot {
-        identity::slot(false)
-    }
-
-    /// The identity whose value this thread reads, registering the thread if needed.
-    fn identity_or_register(&self) -> Result<usize, AccessError> {
-        identity::current_or_register()
-    }
-
-    /// May a value be created for the current identity? Values that are not `Send` stay
-    /// out of contexts, which may move between threads.
-    fn admit(&self) -> Result<(), AccessError> {
-        Ok(())
-    }
-
-    /// This thread's entry, when it holds an unborrowed or shared-borrowed value: the fast
-    /// path, with no lock, no allocation and no atomic read-modify-write.
-    #[inline(always)]
-    fn entry(&self) -> Option<&Entry<Self::Value>> {
-        self.table().entry_at(self.slot())
-    }
-
-    /// This thread's entry, registering the thread and resolving the markers left by
-    /// `iter_mut` and by an ended identity; does not initialize.
-    #[cold]
-    fn own_entry(&self) -> Result<(usize, &Entry<Self::Value>), AccessError> {
-        self.own_table_entry()
-    }
-
-    /// [`own_entry`](Local::own_entry), in the table.
-    #[cold]
-    fn own_table_entry(&self) -> Result<(usize, &Entry<Self::Value>), AccessError> {
-        let id = self.identity_or_register()?;
-        let table = self.table();
-        let entry = table.entry_or_insert(id);
-        match entry.state.get() {
-            // We hold `&self`, so the `iter_mut` borrow that pinned the value has ended.
-            PINNED => entry.state.set(0),
-            ORPHANED => table.adopt_orphan(entry),
-            INITIALIZING => return Err(AccessError::Initializing),
-            _ => {}
-        }
-        Ok((id, entry))
-    }
-
-    /// This thread's entry, holding a value (initialized now if needed).
-    #[cold]
-    fn initialized_entry(&self) -> Result<&Entry<Self::Value>, AccessError> {
-        let (id, entry) = self.own_entry()?;
-        if entry.state.get() == EMPTY {
-            self.admit()?;
-            entry.state.set(INITIALIZING);
-            let unwind = ResetGuard(&entry.state, EMPTY);
-            let value = self.init();
-            std::mem::forget(unwind);
-            self.store(id, entry, value);
-        }
-        Ok(entry)
-    }
-
-    /// Puts `value` into the entry of `id`, a new identity that nothing else uses yet.
-    fn store_new(&self, id: usize, value: Self::Value) {
-        let table = self.table();
-        let entry = table.entry_or_insert(id);
-        // An index reused from an ended identity may still hold that identity's value.
-        if entry.state.get() == ORPHANED {
-            table.adopt_orphan(entry);
-        }
-        self.store(id, entry, value);
-    }
-
-    /// Puts `value` into this thread's empty entry.
-    fn store(&self, id: usize, entry: &Entry<Self::Value>, value: Self::Value) {
-        // SAFETY: the entry is this thread's and empty (or initializing), so nothing reads
-        // or borrows its value.
-        unsafe { (*entry.value.get()).write(value) };
-        entry.state.set(0);
-        if !entry.registered.get() {
-            identity::join(id, self.membership_for(entry));
-            entry.registered.set(true);
-        }
-    }
-
-    #[inline]
-    fn try_with<R>(&self, f: impl FnOnce(&Self::Value) -> R) -> Result<R, AccessError> {
-        match self.entry() {
-            Some(entry) if entry.readable() => entry,
-            _ => self.initialized_entry()?,
-        }
-        .read(f)
-    }
-
-    #[inline]
-    fn try_with_mut<R>(&self, f: impl FnOnce(&mut Self::Value) -> R) -> Result<R, AccessError> {
-        match self.entry() {
-            Some(entry) if entry.writable() => entry,
-            _ => self.initialized_entry()?,
-        }
-        .write(f)
-    }
-
-    #[track_caller]
-    fn set(&self, value: Self::Value) {
-        let (id, entry) = or_fail::<Self::Value, _>(self.own_entry());
-        match entry.state.get() {
-            EMPTY => {
-                or_fail::<Self::Value, _>(self.admit());
-                self.store(id, entry, value);
+        let drained = {
+            let _locked = self.0.locked();
+            self.1.entry.end_lend();
+            if self.1.drained.replace(false) {
+                self.1.entry.drain()
+            } else {
+                None
             }
-            // SAFETY: present and unborrowed; the old value is dropped after the new one is
-            // in place, so its destructor sees a consistent entry.
-            0 => drop(std::mem::replace(
-                unsafe { (*entry.value.get()).assume_init_mut() },
-                value,
-            )),
-            _ => fail::<Self::Value>(AccessError::Borrowed),
-        }
-    }
-
-    #[track_caller]
-    fn take(&self) -> Option<Self::Value> {
-        let (_, entry) = or_fail::<Self::Value, _>(self.own_entry());
-        match entry.state.get() {
-            EMPTY => None,
-            // SAFETY: our own entry, present and unborrowed.
-            0 => Some(unsafe { entry.take_value() }),
-            _ => fail::<Self::Value>(AccessError::Borrowed),
-        }
-    }
-
-    fn is_initialized(&self) -> bool {
-        // An `ORPHANED` entry belongs to an identity that has ended, not to this thread.
-        self.entry().is_some_and(|entry| {
-            let state = entry.state.get();
-            state >= WRITING || state == PINNED
-        })
+        };
+        drop(drained);
     }
 }

@@ -1,18 +1,24 @@
 use std::fmt;
-use std::iter::FusedIterator;
+use std::future::Future;
 use std::marker::PhantomData;
-use std::ptr::NonNull;
-use std::sync::Arc;
+use std::ptr;
 
 use crate::AccessError;
-use crate::identity::Membership;
-use crate::table::{Local, Table, or_fail};
+use crate::binding::{Bind, Bound, Scoped};
+use crate::context::{Inherited, Kind, Plain};
+use crate::current;
+use crate::entry::{Entry, Status};
+use crate::error::or_fail;
+use crate::exit::{self, Member};
+use crate::sync::{Arc, AtomicPtr, Ordering};
+use crate::table::Table;
 
 /// Per-instance thread-local storage: each thread that touches a `ThreadLocal` gets its own
 /// value, built on that thread by the initializer, like a Python `threading.local()` object.
 ///
-/// Unlike `std::thread_local!`, any number of instances can be created at run time; unlike
-/// the `thread_local` crate, a thread's value is dropped when that thread exits and is never
+/// Unlike `std::thread_local!`, any number of instances can be created at run time (or
+/// declared in a `static`: [`new`] and [`with_init`] are `const`); unlike the
+/// `thread_local` crate, a thread's value is dropped when that thread exits and is never
 /// handed to a later thread.
 ///
 /// # Initialization and Destruction
@@ -20,12 +26,18 @@ use crate::table::{Local, Table, or_fail};
 /// A thread's value is built lazily, by the initializer given to [`with_init`] (or
 /// `T::default` for [`new`]), on the first access from that thread. A thread that never
 /// touches the instance never runs the initializer. If the initializer panics, nothing is
-/// stored and the next access runs it again.
+/// stored and the next access runs it again; [`try_init`] takes a fallible one.
 ///
-/// A thread's value is dropped on that thread when the thread exits, with the same
-/// best-effort rules as `std::thread_local!` (the main thread's values, for example, are
-/// not dropped when the process exits). Every value still held is dropped when the
-/// `ThreadLocal` is dropped. Each value is dropped exactly once.
+/// A thread's value is dropped on that thread when the thread exits, with std's rules for
+/// thread-local destructors: while a thread's values are being destroyed, a destructor can
+/// still use every local whose value is alive, and a value it creates is destroyed too; a
+/// local whose value was already destroyed refuses with [`AccessError::Destroyed`]. Every
+/// value still held is dropped when the `ThreadLocal` is dropped. Each value is dropped
+/// exactly once, and no lock of this library is held while a destructor, an initializer or
+/// a `Clone` runs: a value's `Drop` may drop a [`Context`], end a [`scope`], drop the last
+/// `Arc` of its own `ThreadLocal` or join a thread that uses it. If a destructor panics,
+/// the other values are still dropped, and the first panic propagates (at thread exit, as
+/// with std, it aborts).
 ///
 /// Thread-local destructors run after the thread's closure returns: `JoinHandle::join`
 /// waits for them, but the end of `std::thread::scope` does not. Right after a scope, a
@@ -35,6 +47,34 @@ use crate::table::{Local, Table, or_fail};
 /// With [`retain_on_exit`], an exited thread's value is kept instead, for [`iter_mut`],
 /// [`into_iter`](IntoIterator::into_iter) and [`clear`]: the per-thread accumulator
 /// pattern. A kept value is still never visible to another thread through [`with`].
+///
+/// Inside a [`Context`] or [`scope`], a `ThreadLocal` reads the value of that frame, kept
+/// by the frame and dropped with it (never retained): `iter_mut`, `into_iter` and `clear`
+/// reach the values of threads, not those of frames.
+///
+/// # Why values are `Send + 'static`
+///
+/// A value may outlive the instance: `mem::forget` of a `ThreadLocal` is safe, and a
+/// [`Context`] keeps its values until it is dropped, so a value is dropped by its thread's
+/// exit or its context's end, possibly after the instance is gone; a borrowed value could
+/// then be dropped after what it borrows. And a value may be dropped on another thread than
+/// its own (by [`clear`], or with a context that moved), hence `Send`. The *initializer*
+/// may borrow: it is only called through `&self`. For values that are not `Send`, declare
+/// a struct with `#[thread_local_struct]`.
+///
+/// ```compile_fail
+/// use local_core::ThreadLocal;
+///
+/// let local = ThreadLocal::with_init(|| std::rc::Rc::new(0));
+/// ```
+///
+/// ```compile_fail
+/// use local_core::ThreadLocal;
+///
+/// let name = String::from("borrowed");
+/// let local = ThreadLocal::with_init(|| name.as_str()); // a value that borrows
+/// local.with(|_| {});
+/// ```
 ///
 /// # Borrowing
 ///
@@ -50,39 +90,47 @@ use crate::table::{Local, Table, or_fail};
 /// use local_core::ThreadLocal;
 /// use std::thread;
 ///
-/// let hits: ThreadLocal<u32> = ThreadLocal::new();
-/// hits.with_mut(|n| *n += 1);
-/// thread::scope(|s| {
-///     s.spawn(|| {
-///         // A new thread starts from its own fresh value.
-///         assert_eq!(hits.get(), 0);
-///         hits.with_mut(|n| *n += 10);
-///         assert_eq!(hits.get(), 10);
-///     });
-/// });
-/// assert_eq!(hits.get(), 1);
+/// static HITS: ThreadLocal<u32> = ThreadLocal::new();
+///
+/// HITS.with_mut(|n| *n += 1);
+/// thread::spawn(|| {
+///     // A new thread starts from its own fresh value.
+///     assert_eq!(HITS.get(), 0);
+///     HITS.with_mut(|n| *n += 10);
+///     assert_eq!(HITS.get(), 10);
+/// })
+/// .join()
+/// .unwrap();
+/// assert_eq!(HITS.get(), 1);
 /// ```
 ///
-/// Values must be `Send`, as with the `thread_local` crate: the instance may be dropped, and
-/// a [`Context`](crate::Context) holding values may run, on another thread. For values that
-/// are not `Send`, declare a struct with `#[thread_local_struct]` instead.
+/// An initializer that borrows, inside `std::thread::scope`:
 ///
-/// ```compile_fail
+/// ```
 /// use local_core::ThreadLocal;
 ///
-/// let local = ThreadLocal::with_init(|| std::rc::Rc::new(0));
+/// let config = vec!["verbose"];
+/// let options = ThreadLocal::with_init(|| config.clone());
+/// std::thread::scope(|s| {
+///     s.spawn(|| assert_eq!(options.get(), ["verbose"]));
+/// });
 /// ```
 ///
 /// # Platform-specific behavior
 ///
 /// Values are dropped by a thread-local destructor, so the platform rules of
 /// `std::thread::LocalKey` apply: on some platforms the main thread's values, or the values
-/// of threads killed without unwinding, are never dropped. A destructor of another
-/// thread-local that runs after this library's and touches an instance gets
-/// [`AccessError::Destroyed`].
+/// of threads killed without unwinding, are never dropped. The values of every instance a
+/// thread touched are destroyed by one destructor of this library's; a thread-local
+/// destructor that std runs after it and touches an instance gets
+/// [`AccessError::Destroyed`]. On platforms without native thread-locals (std's OS-key
+/// fallback: `windows-gnu`, Android, OpenBSD, illumos, ...) values are dropped at thread
+/// exit too, and a destructor that std runs later may find the instance fresh again, as
+/// with std's own `thread_local!` there.
 ///
 /// [`new`]: ThreadLocal::new
 /// [`with_init`]: ThreadLocal::with_init
+/// [`try_init`]: ThreadLocal::try_init
 /// [`with`]: ThreadLocal::with
 /// [`try_with`]: ThreadLocal::try_with
 /// [`try_with_mut`]: ThreadLocal::try_with_mut
@@ -92,37 +140,57 @@ use crate::table::{Local, Table, or_fail};
 /// [`iter_mut`]: ThreadLocal::iter_mut
 /// [`clear`]: ThreadLocal::clear
 /// [`retain_on_exit`]: ThreadLocal::retain_on_exit
-pub struct ThreadLocal<T> {
-    table: Arc<Table<T>>,
-    init: Box<dyn Fn() -> T + Send + Sync>,
+/// [`Context`]: crate::Context
+/// [`scope`]: crate::scope
+pub struct ThreadLocal<T, F = fn() -> T> {
+    /// The part threads reach, shared with the list of every thread that holds a value in
+    /// it: null until the first touch, then the instance's own `Arc` count, from
+    /// `Arc::into_raw`.
+    table: AtomicPtr<Table<T>>,
+    init: F,
+    /// `retain_on_exit`.
+    keep: bool,
+    kind: &'static dyn Kind,
+    /// `inherit`: how `Context::inherit` clones a value.
+    inherit: Option<fn(&T) -> T>,
+    /// The table as a member of a thread's list. Made where `T: Send + 'static` is known
+    /// (the constructors), so that no access needs the bound: every instance has it.
+    member: fn(Arc<Table<T>>) -> Arc<dyn Member>,
+    /// Owns a `Table<T>`: `Send` and `Sync` exactly when `T: Send`, like the `thread_local`
+    /// crate's, since each thread reaches only its own value.
+    _table: PhantomData<Table<T>>,
 }
 
 impl<T: Send + Default + 'static> ThreadLocal<T> {
-    /// Creates an instance whose threads each start from `T::default()`.
+    /// Creates an instance whose threads each start from `T::default()`. `const`, so it can
+    /// be a `static`.
     ///
     /// # Examples
     ///
     /// ```
     /// use local_core::ThreadLocal;
     ///
-    /// let names: ThreadLocal<Vec<String>> = ThreadLocal::new();
-    /// names.with_mut(|v| v.push("main".into()));
-    /// assert_eq!(names.get(), ["main"]);
+    /// static NAMES: ThreadLocal<Vec<String>> = ThreadLocal::new();
+    ///
+    /// NAMES.with_mut(|v| v.push("main".into()));
+    /// assert_eq!(NAMES.get(), ["main"]);
     /// ```
-    pub fn new() -> Self {
-        Self::with_init(T::default)
+    #[must_use]
+    pub const fn new() -> Self {
+        ThreadLocal::with_init(T::default)
     }
 }
 
 impl<T: Send + Default + 'static> Default for ThreadLocal<T> {
     fn default() -> Self {
-        Self::new()
+        ThreadLocal::new()
     }
 }
 
-impl<T: Send> ThreadLocal<T> {
+impl<T: Send + 'static, F: Fn() -> T> ThreadLocal<T, F> {
     /// Creates an instance whose threads each start from `init()`, called on that thread at
-    /// its first access. Arguments are captured once by the closure; it runs once per thread.
+    /// its first access. `init` may borrow (from a `std::thread::scope` or a rayon scope);
+    /// `const`, so a function or a non-capturing closure can make a `static`.
     ///
     /// # Examples
     ///
@@ -131,27 +199,35 @@ impl<T: Send> ThreadLocal<T> {
     /// use std::thread;
     ///
     /// let start = 1000;
-    /// let value = ThreadLocal::with_init(move || start);
+    /// let value = ThreadLocal::with_init(|| start); // borrows `start`
     /// thread::scope(|s| {
     ///     s.spawn(|| assert_eq!(value.get(), 1000));
     /// });
     /// ```
-    pub fn with_init<F>(init: F) -> Self
-    where
-        F: Fn() -> T + Send + Sync + 'static,
-    {
+    #[must_use]
+    pub const fn with_init(init: F) -> Self {
         ThreadLocal {
-            table: Arc::new(Table::new()),
-            init: Box::new(init),
+            table: AtomicPtr::new(ptr::null_mut()),
+            init,
+            keep: false,
+            kind: Plain::<T>::KIND,
+            inherit: None,
+            member: member::<T>,
+            _table: PhantomData,
         }
     }
 }
 
-impl<T> ThreadLocal<T> {
+fn member<T: Send + 'static>(table: Arc<Table<T>>) -> Arc<dyn Member> {
+    table
+}
+
+impl<T: Send + 'static, F> ThreadLocal<T, F> {
     /// Keeps the value of each thread that exits, instead of dropping it, for
     /// [`iter_mut`](Self::iter_mut), [`into_iter`](IntoIterator::into_iter) and
     /// [`clear`](Self::clear). A kept value is never handed to another thread: a thread
-    /// that starts later gets a fresh value from the initializer.
+    /// that starts later gets a fresh value from the initializer. Values of contexts and
+    /// scopes are not kept: they are dropped with their frame.
     ///
     /// This is the per-thread accumulator pattern: each worker adds to its own value, and
     /// the totals are summed once the workers are done.
@@ -171,9 +247,134 @@ impl<T> ThreadLocal<T> {
     /// assert_eq!(counts.iter_mut().map(|n| *n).sum::<u64>(), 400);
     /// ```
     #[must_use]
-    pub fn retain_on_exit(self) -> Self {
-        self.table.lock().keep = true;
-        self
+    pub const fn retain_on_exit(self) -> Self {
+        let mut this = self;
+        this.keep = true;
+        this
+    }
+
+    /// Makes [`Context::inherit`](crate::Context::inherit) carry this instance: a context
+    /// it makes starts from a clone of the current value (as `#[thread_local_struct(inherit)]`
+    /// does for a struct).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::{Context, ThreadLocal};
+    ///
+    /// let trace_id = ThreadLocal::<u64>::new().inherit();
+    /// trace_id.set(7);
+    /// let mut child = Context::inherit();
+    /// assert_eq!(child.run(|| trace_id.get()), 7);
+    /// ```
+    #[must_use]
+    pub const fn inherit(self) -> Self
+    where
+        T: Clone,
+    {
+        let mut this = self;
+        this.kind = Inherited::<T>::KIND;
+        this.inherit = Some(T::clone);
+        this
+    }
+}
+
+impl<T, F> ThreadLocal<T, F> {
+    /// The table, allocated on the first touch.
+    #[inline(always)]
+    fn table(&self) -> Option<&Table<T>> {
+        // SAFETY: a non-null pointer is the instance's own `Arc` count of the table, given
+        // back only in `drop`.
+        unsafe { self.table.load(Ordering::Acquire).as_ref() }
+    }
+
+    #[cold]
+    fn table_or_create(&self) -> &Table<T> {
+        if let Some(table) = self.table() {
+            return table;
+        }
+        let fresh = Arc::into_raw(Arc::new(Table::new(self.keep, self.kind, self.inherit)));
+        let installed = match self.table.compare_exchange(
+            ptr::null_mut(),
+            fresh.cast_mut(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => fresh,
+            Err(installed) => {
+                // SAFETY: `fresh` came from `Arc::into_raw` just above and was never shared.
+                drop(unsafe { Arc::from_raw(fresh) });
+                installed
+            }
+        };
+        // SAFETY: installed, so counted by the instance until `drop`.
+        unsafe { &*installed }
+    }
+
+    /// A counted reference to the table, for a thread's list of members.
+    fn member(&self, table: &Table<T>) -> Arc<dyn Member> {
+        let table = ptr::from_ref(table);
+        // SAFETY: `table` is the instance's table, from `Arc::into_raw` and still counted by
+        // the instance: one more count, given to the new `Arc`.
+        let table = unsafe {
+            Arc::increment_strong_count(table);
+            Arc::from_raw(table)
+        };
+        (self.member)(table)
+    }
+
+    /// The entry the current thread or frame reads, when it is there already: no lock, no
+    /// allocation, no atomic read-modify-write.
+    #[inline(always)]
+    fn current_entry(&self) -> Option<&Entry<T>> {
+        let table = self.table()?;
+        let (position, tag) = current::position_and_tag();
+        let thread = table.get(position)?;
+        if tag == 0 {
+            Some(&thread.entry)
+        } else {
+            thread.cache.get(tag)
+        }
+    }
+
+    /// Calls `f` with the entry the current thread or frame reads, creating it (and
+    /// registering the thread) if needed; does not initialize.
+    #[cold]
+    fn locate<R>(
+        &self,
+        f: impl FnOnce(&Entry<T>) -> Result<R, AccessError>,
+    ) -> Result<R, AccessError> {
+        let table = self.table_or_create();
+        let frame = current::frame();
+        let thread = exit::position().and_then(|position| {
+            table.owner_entry(position, || {
+                exit::join(self.member(table), self.inherit.is_some())
+            })
+        });
+        match frame {
+            None => f(&thread?.entry),
+            Some(frame) => {
+                // SAFETY: the current frame's values are valid while it is current.
+                let values = unsafe { &*frame.values };
+                // SAFETY: `key` stands for this instance, whose nodes hold `T`, and `kind`
+                // is the instance's.
+                let entry = unsafe { values.find_or_insert::<T>(table.key, table.kind) };
+                // A thread whose exit is over still runs contexts, uncached.
+                if let Ok(thread) = thread {
+                    thread.cache.set(frame.tag, entry);
+                }
+                f(entry)
+            }
+        }
+    }
+}
+
+impl<T, F: Fn() -> T> ThreadLocal<T, F> {
+    fn fill(&self, entry: &Entry<T>) -> Result<(), AccessError> {
+        match entry.status() {
+            Status::Empty => entry.initialize(&self.init),
+            _ => Ok(()),
+        }
     }
 
     /// Calls `f` with this thread's value, initializing it first if needed.
@@ -200,8 +401,8 @@ impl<T> ThreadLocal<T> {
 
     /// Calls `f` with this thread's value, or says why it cannot: the value is mutably
     /// borrowed ([`AccessError::Borrowed`]), this is its initializer
-    /// ([`AccessError::Initializing`]), or the thread is exiting
-    /// ([`AccessError::Destroyed`]). A panic of the initializer propagates.
+    /// ([`AccessError::Initializing`]), or the thread is exiting and its value was
+    /// destroyed ([`AccessError::Destroyed`]). A panic of the initializer propagates.
     ///
     /// # Examples
     ///
@@ -214,7 +415,21 @@ impl<T> ThreadLocal<T> {
     /// ```
     #[inline]
     pub fn try_with<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        Local::try_with(self, f)
+        if let Some(entry) = self.current_entry()
+            && entry.is_readable()
+        {
+            return entry.read(f);
+        }
+        self.try_with_cold(f)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn try_with_cold<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
+        self.locate(|entry| {
+            self.fill(entry)?;
+            entry.read(f)
+        })
     }
 
     /// Calls `f` with this thread's value, mutably, initializing it first if needed.
@@ -242,8 +457,8 @@ impl<T> ThreadLocal<T> {
 
     /// Calls `f` with this thread's value, mutably, or says why it cannot: the value is
     /// already borrowed ([`AccessError::Borrowed`]), this is its initializer
-    /// ([`AccessError::Initializing`]), or the thread is exiting
-    /// ([`AccessError::Destroyed`]). A panic of the initializer propagates.
+    /// ([`AccessError::Initializing`]), or the thread is exiting and its value was
+    /// destroyed ([`AccessError::Destroyed`]). A panic of the initializer propagates.
     ///
     /// # Examples
     ///
@@ -256,7 +471,21 @@ impl<T> ThreadLocal<T> {
     /// ```
     #[inline]
     pub fn try_with_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
-        Local::try_with_mut(self, f)
+        if let Some(entry) = self.current_entry()
+            && entry.is_writable()
+        {
+            return entry.write(f);
+        }
+        self.try_with_mut_cold(f)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn try_with_mut_cold<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
+        self.locate(|entry| {
+            self.fill(entry)?;
+            entry.write(f)
+        })
     }
 
     /// A clone of this thread's value, initializing it first if needed.
@@ -281,28 +510,6 @@ impl<T> ThreadLocal<T> {
         self.with(T::clone)
     }
 
-    /// Replaces this thread's value with `value`, without running the initializer; the old
-    /// value, if any, is dropped.
-    ///
-    /// # Panics
-    ///
-    /// If the value is borrowed on this thread, from this instance's initializer, or during
-    /// thread teardown after the value was destroyed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use local_core::ThreadLocal;
-    ///
-    /// let value = ThreadLocal::with_init(|| -> u32 { unreachable!("set does not initialize") });
-    /// value.set(7);
-    /// assert_eq!(value.get(), 7);
-    /// ```
-    #[track_caller]
-    pub fn set(&self, value: T) {
-        Local::set(self, value);
-    }
-
     /// Replaces this thread's value with `value` and returns the old one, initializing it
     /// first if needed (like `LocalKey::replace`).
     ///
@@ -322,6 +529,83 @@ impl<T> ThreadLocal<T> {
     #[track_caller]
     pub fn replace(&self, value: T) -> T {
         self.with_mut(|old| std::mem::replace(old, value))
+    }
+}
+
+impl<T, F> ThreadLocal<T, F> {
+    /// Builds this thread's value with `init`, unless the thread already has one: the
+    /// `thread_local` crate's `get_or_try`. If `init` fails, nothing is stored, the error
+    /// is returned, and the next call tries again. `init` runs instead of the instance's
+    /// initializer, which this never calls.
+    ///
+    /// # Panics
+    ///
+    /// If the value is borrowed on this thread, if called from this instance's own
+    /// initializer, or during thread teardown after the value was destroyed. A panic of
+    /// `init` propagates.
+    ///
+    /// # Examples
+    ///
+    /// A per-thread connection whose connect may fail:
+    ///
+    /// ```
+    /// use local_core::ThreadLocal;
+    ///
+    /// struct Connection {
+    ///     queries: u32,
+    /// }
+    ///
+    /// fn connect(attempt: &mut u32) -> Result<Connection, String> {
+    ///     *attempt += 1;
+    ///     if *attempt < 3 { Err(format!("refused ({attempt})")) } else { Ok(Connection { queries: 0 }) }
+    /// }
+    ///
+    /// let connections: ThreadLocal<Connection, _> =
+    ///     ThreadLocal::with_init(|| unreachable!("connections are made with try_init"));
+    /// let mut attempts = 0;
+    /// assert_eq!(connections.try_init(|| connect(&mut attempts)).err().as_deref(), Some("refused (1)"));
+    /// assert!(!connections.is_initialized()); // nothing stored
+    /// assert!(connections.try_init(|| connect(&mut attempts)).is_err());
+    /// connections.try_init(|| connect(&mut attempts)).unwrap(); // the third attempt
+    /// connections.with_mut(|c| c.queries += 1);
+    /// connections.try_init(|| connect(&mut attempts)).unwrap(); // already there: not called
+    /// assert_eq!((attempts, connections.with(|c| c.queries)), (3, 1));
+    /// ```
+    #[track_caller]
+    pub fn try_init<E>(&self, init: impl FnOnce() -> Result<T, E>) -> Result<(), E> {
+        if self.current_entry().is_some_and(Entry::is_present) {
+            return Ok(());
+        }
+        or_fail::<T, _>(self.locate(|entry| {
+            if entry.is_present() {
+                return Ok(Ok(()));
+            }
+            entry.try_initialize(init)
+        }))
+    }
+
+    /// Replaces this thread's value with `value`, without running the initializer; the old
+    /// value, if any, is dropped.
+    ///
+    /// # Panics
+    ///
+    /// If the value is borrowed on this thread, from this instance's initializer, or during
+    /// thread teardown after the value was destroyed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::ThreadLocal;
+    ///
+    /// let value = ThreadLocal::with_init(|| -> u32 { unreachable!("set does not initialize") });
+    /// value.set(7);
+    /// assert_eq!(value.get(), 7);
+    /// ```
+    #[track_caller]
+    pub fn set(&self, value: T) {
+        // Dropped after the entry is consistent again, so that its destructor may use it.
+        let old = or_fail::<T, _>(self.locate(|entry| entry.put(value)));
+        drop(old);
     }
 
     /// Removes this thread's value and returns it; the next access on this thread runs the
@@ -346,7 +630,7 @@ impl<T> ThreadLocal<T> {
     /// ```
     #[track_caller]
     pub fn take(&self) -> Option<T> {
-        Local::take(self)
+        or_fail::<T, _>(self.locate(Entry::take))
     }
 
     /// Does this thread hold a value (initialized, or `set`)? Never runs the initializer.
@@ -362,15 +646,72 @@ impl<T> ThreadLocal<T> {
     /// assert!(value.is_initialized());
     /// ```
     pub fn is_initialized(&self) -> bool {
-        Local::is_initialized(self)
+        match self.current_entry() {
+            Some(entry) => entry.is_present(),
+            None => self.locate(|entry| Ok(entry.is_present())).unwrap_or(false),
+        }
     }
 
-    /// Every value this instance holds: live threads' values and, with
-    /// [`retain_on_exit`](Self::retain_on_exit), those of exited threads. The order is
-    /// unspecified.
+    /// Runs `f` with this thread's value (or the current context's) bound to `value`; the
+    /// previous value, or its absence, is back afterwards, also on unwind, and `value` (or
+    /// whatever `f` left in its place) is dropped. tokio's `LocalKey::sync_scope`, Java's
+    /// `ScopedValue`. The initializer does not run.
     ///
-    /// A thread that exits while the returned borrow is alive keeps its value until the
-    /// instance is next cleared, iterated or dropped, or until a new thread reuses its slot.
+    /// # Panics
+    ///
+    /// If the value is borrowed on this thread, from this instance's initializer, or during
+    /// thread teardown after the value was destroyed. A panic of `f` propagates, after the
+    /// previous value is back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::ThreadLocal;
+    ///
+    /// let user = ThreadLocal::with_init(|| "anonymous");
+    /// let seen = user.scope("ada", || user.get());
+    /// assert_eq!((seen, user.get()), ("ada", "anonymous"));
+    /// ```
+    #[track_caller]
+    pub fn scope<R>(&self, value: T, f: impl FnOnce() -> R) -> R {
+        let bound = or_fail::<T, _>(self.bind(value));
+        let result = f();
+        drop(bound);
+        result
+    }
+
+    /// A future that binds this local to `value` during every poll of `future`, on
+    /// whichever thread polls it: tokio's `LocalKey::scope`. Between polls the local has
+    /// its previous value (or none) again.
+    ///
+    /// # Panics
+    ///
+    /// A poll panics as [`scope`](Self::scope) does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::ThreadLocal;
+    ///
+    /// let user = ThreadLocal::with_init(|| "anonymous");
+    /// let task = user.scope_async("ada", async { user.get() });
+    /// # let waker = std::task::Waker::noop();
+    /// # let mut cx = std::task::Context::from_waker(&waker);
+    /// # let mut task = std::pin::pin!(task);
+    /// # assert_eq!(task.as_mut().poll(&mut cx), std::task::Poll::Ready("ada"));
+    /// assert_eq!(user.get(), "anonymous");
+    /// ```
+    pub fn scope_async<Fut: Future>(&self, value: T, future: Fut) -> Scoped<'_, Self, T, Fut> {
+        Scoped::new(self, value, future)
+    }
+
+    /// Every value this instance holds for threads: live threads' values and, with
+    /// [`retain_on_exit`](Self::retain_on_exit), those of exited threads. The order is
+    /// unspecified. Values held by contexts and scopes belong to them and are not visited.
+    ///
+    /// A thread that exits after its value was visited keeps that value, instead of
+    /// dropping it, until the instance is next cleared, iterated or dropped, or a new
+    /// thread takes its index: a reference returned here may still be alive.
     ///
     /// # Examples
     ///
@@ -389,15 +730,19 @@ impl<T> ThreadLocal<T> {
     /// all.sort();
     /// assert_eq!(all, [0, 1, 2]);
     /// ```
-    pub fn iter_mut(&mut self) -> IterMut<'_, T> {
-        IterMut {
-            values: self.table.pin_values().into_iter(),
-            _borrow: PhantomData,
+    pub fn iter_mut(&mut self) -> crate::IterMut<'_, T> {
+        if let Some(table) = self.table() {
+            drop_all(table.sweep_orphans());
         }
+        crate::IterMut::new(self.table())
     }
 
-    /// Drops every value this instance holds; each thread's next access runs the
-    /// initializer again.
+    /// Drops every value this instance holds for threads; each thread's next access runs
+    /// the initializer again.
+    ///
+    /// # Panics
+    ///
+    /// If a value's destructor panics, after the other values are dropped.
     ///
     /// # Examples
     ///
@@ -410,161 +755,84 @@ impl<T> ThreadLocal<T> {
     /// assert_eq!(value.get(), 1);
     /// ```
     pub fn clear(&mut self) {
-        self.table.drain(drop);
+        if let Some(table) = self.table() {
+            drop_all(table.drain());
+        }
+    }
+
+    /// Moves every value this instance holds for threads out, for `into_iter`.
+    pub(crate) fn drain(self) -> Vec<T> {
+        match self.table() {
+            Some(table) => table.drain(),
+            None => Vec::new(),
+        }
     }
 }
 
-impl<T> Local for ThreadLocal<T> {
-    type Value = T;
-
-    #[inline(always)]
-    fn table(&self) -> &Table<T> {
-        &self.table
-    }
-
-    fn init(&self) -> T {
-        (self.init)()
-    }
-
-    /// A counted reference to the table: it outlives the `ThreadLocal` until every
-    /// identity holding an entry has released it.
-    fn membership(&self) -> Membership {
-        unsafe fn release<T>(table: *const (), id: usize) {
-            // SAFETY: `table` is a counted `Arc<Table<T>>` (see below).
-            unsafe { &*table.cast::<Table<T>>() }.release(id);
+impl<'a, T, F> Bind<'a, T> for ThreadLocal<T, F> {
+    fn bind(&'a self, value: T) -> Result<Bound<T>, AccessError> {
+        if let Some(entry) = self.current_entry() {
+            // SAFETY: the thread's own entry of this instance, alive while `&self` is, or a
+            // node of the current frame; the guard is dropped within the caller's call.
+            return unsafe { Bound::bind(entry, value) };
         }
-        unsafe fn forget<T>(table: *const ()) {
-            // SAFETY: gives back the count taken by `Arc::into_raw` below.
-            unsafe { Arc::decrement_strong_count(table.cast::<Table<T>>()) }
-        }
-        let table = Arc::into_raw(Arc::clone(&self.table)).cast::<()>();
-        // SAFETY: `table` carries the count taken just above, which `forget` gives back;
-        // `release` only touches the table under its lock and runs on `id`'s own thread
-        // (`Table::release`).
-        unsafe { Membership::new(table, release::<T>, forget::<T>) }
+        let mut value = Some(value);
+        self.locate(|entry| {
+            // SAFETY: as above.
+            unsafe { Bound::bind(entry, value.take().expect("called once")) }
+        })
     }
 }
 
-impl<T> Drop for ThreadLocal<T> {
+/// Drops `values` one by one; one whose destructor panics does not stop the others, and
+/// the first panic is resumed after the last value.
+pub(crate) fn drop_all<T>(values: Vec<T>) {
+    let mut panic = None;
+    for value in values {
+        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(value)))
+        {
+            panic.get_or_insert(payload);
+        }
+    }
+    if let Some(payload) = panic {
+        std::panic::resume_unwind(payload);
+    }
+}
+
+impl<T, F> Drop for ThreadLocal<T, F> {
     fn drop(&mut self) {
-        let members = self.table.drain(drop);
-        crate::identity::leave(members, Arc::as_ptr(&self.table).cast());
+        let table = *self.table.get_mut();
+        if table.is_null() {
+            return;
+        }
+        // SAFETY: the instance's own count, from `Arc::into_raw` in `table_or_create`.
+        let table = unsafe { Arc::from_raw(table) };
+        let values = table.close();
+        // The lists of threads that hold a value here keep the table until they exit or
+        // sweep it; the values go now, outside every lock.
+        drop(table);
+        drop_all(values);
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for ThreadLocal<T> {
+impl<T: fmt::Debug, F> fmt::Debug for ThreadLocal<T, F> {
     /// Shows this thread's value if it has one and it is not mutably borrowed; never runs
     /// the initializer.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("ThreadLocal");
-        if self.is_initialized() {
-            match self.try_with(|value| {
-                out.field("value", value);
-            }) {
-                Ok(()) => {}
-                Err(_) => {
+        match self.current_entry() {
+            Some(entry) if entry.is_present() => {
+                if entry.read(|value| out.field("value", value)).is_err() {
                     out.field("value", &format_args!("<borrowed>"));
                 }
             }
-        } else {
-            out.field("value", &format_args!("<uninitialized>"));
+            _ if self.is_initialized() => {
+                out.field("value", &format_args!("<borrowed>"));
+            }
+            _ => {
+                out.field("value", &format_args!("<uninitialized>"));
+            }
         }
         out.finish_non_exhaustive()
-    }
-}
-
-/// The iterator of [`ThreadLocal::iter_mut`].
-pub struct IterMut<'a, T> {
-    values: std::vec::IntoIter<NonNull<T>>,
-    _borrow: PhantomData<&'a mut T>,
-}
-
-impl<'a, T> Iterator for IterMut<'a, T> {
-    type Item = &'a mut T;
-
-    fn next(&mut self) -> Option<&'a mut T> {
-        // SAFETY: each pointer is a distinct present value of the instance borrowed by `'a`.
-        // Pinned entries are not dropped by a thread exiting during `'a` (it orphans them),
-        // and the retained list only grows through `&ThreadLocal`, which `'a` excludes.
-        self.values
-            .next()
-            .map(|mut value| unsafe { value.as_mut() })
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.values.size_hint()
-    }
-}
-
-impl<T> ExactSizeIterator for IterMut<'_, T> {}
-impl<T> FusedIterator for IterMut<'_, T> {}
-
-// SAFETY: `IterMut` is a set of `&mut T`, so it is as `Send`/`Sync` as `&mut T` is.
-unsafe impl<T: Send> Send for IterMut<'_, T> {}
-// SAFETY: as above.
-unsafe impl<T: Sync> Sync for IterMut<'_, T> {}
-
-impl<T: fmt::Debug> fmt::Debug for IterMut<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IterMut")
-            .field("remaining", &self.values.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'a, T> IntoIterator for &'a mut ThreadLocal<T> {
-    type Item = &'a mut T;
-    type IntoIter = IterMut<'a, T>;
-
-    fn into_iter(self) -> IterMut<'a, T> {
-        self.iter_mut()
-    }
-}
-
-/// The iterator of [`ThreadLocal`]'s `into_iter`: every value it held, live threads' and
-/// retained ones, in unspecified order.
-#[derive(Debug)]
-pub struct IntoIter<T> {
-    values: std::vec::IntoIter<T>,
-}
-
-impl<T> Iterator for IntoIter<T> {
-    type Item = T;
-
-    fn next(&mut self) -> Option<T> {
-        self.values.next()
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.values.size_hint()
-    }
-}
-
-impl<T> ExactSizeIterator for IntoIter<T> {}
-impl<T> FusedIterator for IntoIter<T> {}
-
-impl<T> IntoIterator for ThreadLocal<T> {
-    type Item = T;
-    type IntoIter = IntoIter<T>;
-
-    /// # Examples
-    ///
-    /// ```
-    /// use local_core::ThreadLocal;
-    /// use std::thread;
-    ///
-    /// let totals = ThreadLocal::<u32>::new().retain_on_exit();
-    /// thread::scope(|s| {
-    ///     s.spawn(|| totals.set(2));
-    ///     s.spawn(|| totals.set(3));
-    /// });
-    /// assert_eq!(totals.into_iter().sum::<u32>(), 5);
-    /// ```
-    fn into_iter(self) -> IntoIter<T> {
-        let mut values = Vec::new();
-        self.table.drain(|value| values.push(value));
-        IntoIter {
-            values: values.into_iter(),
-        }
     }
 }

@@ -29,7 +29,10 @@ impl Drop for Counted {
 }
 
 impl Drops {
-    fn local(&self, start: u32) -> ThreadLocal<Counted> {
+    fn local(
+        &self,
+        start: u32,
+    ) -> ThreadLocal<Counted, impl Fn() -> Counted + Send + Sync + use<>> {
         let drops = Arc::clone(&self.0);
         ThreadLocal::with_init(move || Counted(Arc::clone(&drops), start))
     }

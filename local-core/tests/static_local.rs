@@ -81,10 +81,10 @@ fn set_take_replace_and_borrows() {
 static_local!(TEARDOWN: u32 = || 1, per_thread: false, inherit: None);
 
 #[test]
-fn access_during_thread_teardown_is_an_error_not_a_crash() {
-    // A value dropped by the exit path, touching a static whose value is not dropped yet,
-    // and a destructor that runs after this library's: both get `Destroyed`, as with a
-    // `ThreadLocal`, although the thread's own values live in thread-local slots.
+fn a_destructor_at_thread_exit_reaches_a_struct_whose_value_is_alive() {
+    // std's rules: a value dropped at thread exit (`FIRST`'s), and a destructor that runs
+    // after this library's (`LATE`), both reach a struct whose value is still alive. Its
+    // type has no destructor, so, as with `thread_local!`, it is never destroyed.
     static SEEN: std::sync::Mutex<Vec<Result<u32, AccessError>>> =
         std::sync::Mutex::new(Vec::new());
     struct Touches;
@@ -96,15 +96,11 @@ fn access_during_thread_teardown_is_an_error_not_a_crash() {
     static_local!(FIRST: Touches = || Touches, per_thread: false, inherit: None);
     thread_local!(static LATE: Touches = const { Touches });
     thread::spawn(|| {
-        // Registered before this library's destructor, so it runs after it.
         LATE.with(|_| {});
         FIRST.with(|_| {});
         TEARDOWN.with(|_| {});
     })
     .join()
     .unwrap();
-    assert_eq!(
-        *SEEN.lock().unwrap(),
-        [Err(AccessError::Destroyed), Err(AccessError::Destroyed)]
-    );
+    assert_eq!(*SEEN.lock().unwrap(), [Ok(1), Ok(1)]);
 }

@@ -41,7 +41,7 @@ impl Counters {
         }
     }
 
-    fn tracked_local(&self) -> ThreadLocal<Tracked> {
+    fn tracked_local(&self) -> ThreadLocal<Tracked, impl Fn() -> Tracked + Send + Sync + use<>> {
         let counters = self.clone();
         ThreadLocal::with_init(move || counters.make(0))
     }

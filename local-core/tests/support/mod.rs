@@ -1,28 +1,14 @@
 //! Shared by the core's tests of attribute storage.
 
-/// Declares a `StaticLocal` the way `#[thread_local_struct]`'s expansion does: with its
-/// table, its thread-local slot, and the `Send` proof of its concrete type.
+/// Declares attribute storage as `#[thread_local_struct]`'s expansion does.
 macro_rules! static_local {
     ($name:ident: $t:ty = $init:expr, per_thread: $per_thread:expr, inherit: $inherit:expr) => {
-        static $name: local_core::StaticLocal<$t> = {
-            static TABLE: local_core::StaticTable<$t> = local_core::StaticTable::new();
-            thread_local! {
-                static SLOT: local_core::StaticSlot<$t> = const { local_core::StaticSlot::new() };
-            }
-            local_core::StaticLocal::new(
-                $init,
-                local_core::StaticOptions {
-                    table: &TABLE,
-                    slot: &SLOT,
-                    is_send: || {
-                        #[allow(unused_imports)] // one of the two is used
-                        use local_core::{ProbeNotSend as _, ProbeSend as _};
-                        (&&local_core::SendProbe::<$t>::NEW).is_send()
-                    },
-                    per_thread: $per_thread,
-                    inherit: $inherit,
-                },
-            )
-        };
+        local_core::__struct_storage! {
+            static $name: $t = {
+                init: $init,
+                per_thread: $per_thread,
+                inherit: $inherit,
+            };
+        }
     };
 }

@@ -1,0 +1,234 @@
+//! Per-thread entries of one instance, indexed by thread index, in buckets of doubling
+//! size that never move (the `thread_local` crate's layout): bucket `b` holds the entries
+//! of indices `2^b - 1 ..= 2^(b+1) - 2`, allocated on first use, freed with the instance.
+
+use std::ptr::{self, NonNull};
+
+use crate::sync::{AtomicPtr, Ordering};
+
+/// Buckets per instance: enough for every index below [`MAX_INDEX`].
+pub(crate) const BUCKETS: usize = usize::BITS as usize;
+
+/// Thread indices stay below this, so the last bucket is never allocated: that is where
+/// [`Position::NONE`] points.
+pub(crate) const MAX_INDEX: usize = (1 << (BUCKETS - 1)) - 1;
+
+/// Where a thread index's entry is: its bucket and its place in the bucket. Cached per
+/// thread, so that the fast path neither recomputes it nor checks for "no index":
+/// [`Position::NONE`] names the last bucket, which is never allocated, and so reads as "no
+/// entry" like any bucket not allocated yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Position {
+    bucket: usize,
+    offset: usize,
+}
+
+impl Position {
+    pub(crate) const NONE: Position = Position {
+        bucket: BUCKETS - 1,
+        offset: 0,
+    };
+
+    /// The position of thread index `index` (below [`MAX_INDEX`]).
+    pub(crate) const fn of(index: usize) -> Position {
+        assert!(index < MAX_INDEX);
+        let n = index + 1;
+        let bucket = (usize::BITS - 1 - n.leading_zeros()) as usize;
+        Position {
+            bucket,
+            offset: n - (1 << bucket),
+        }
+    }
+
+    /// The thread index at this position: the inverse of [`of`](Self::of).
+    pub(crate) const fn index(self) -> usize {
+        (1 << self.bucket) + self.offset - 1
+    }
+}
+
+const fn bucket_len(bucket: usize) -> usize {
+    1 << bucket
+}
+
+/// An entry padded to its own cache lines: the entries of neighbouring threads sit side by
+/// side in a bucket, and each thread writes its entry's state on every access.
+///
+/// 128 bytes on x86-64 and aarch64, where the adjacent-line prefetcher (or the line size)
+/// makes 64 too few, and 64 elsewhere (crossbeam-utils' `CachePadded` makes the same
+/// choice). A `u64` entry therefore takes 128 bytes per thread: threads are few. Contexts,
+/// which come in millions, keep their values elsewhere, unpadded (`context/values.rs`).
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    repr(align(64))
+)]
+pub(crate) struct CachePadded<T>(pub(crate) T);
+
+/// One instance's buckets of `E`.
+pub(crate) struct Buckets<E> {
+    buckets: [AtomicPtr<E>; BUCKETS],
+}
+
+impl<E> Buckets<E> {
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        Buckets {
+            buckets: [const { AtomicPtr::new(ptr::null_mut()) }; BUCKETS],
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        Buckets {
+            buckets: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+        }
+    }
+
+    /// The entry at `position`, if its bucket exists; never for [`Position::NONE`].
+    #[inline(always)]
+    pub(crate) fn get(&self, position: Position) -> Option<&E> {
+        // `% BUCKETS` is free (`bucket < BUCKETS`) and spares a bounds check.
+        let entries =
+            NonNull::new(self.buckets[position.bucket % BUCKETS].load(Ordering::Acquire))?;
+        // SAFETY: an allocated bucket `b` holds `bucket_len(b)` initialized entries, and
+        // `offset < bucket_len(b)` by `Position::of`; buckets live as long as `self`.
+        Some(unsafe { entries.add(position.offset).as_ref() })
+    }
+
+    /// The entry at `position`, allocating its bucket with `new` entries if needed.
+    pub(crate) fn get_or_insert(&self, position: Position, new: impl Fn() -> E) -> &E {
+        if let Some(entry) = self.get(position) {
+            return entry;
+        }
+        let bucket = position.bucket;
+        let fresh = allocate_bucket(bucket, new);
+        let entries = match self.buckets[bucket].compare_exchange(
+            ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => fresh,
+            Err(installed) => {
+                // SAFETY: `fresh` was allocated just above for this bucket and never
+                // shared: another thread installed its own first.
+                unsafe { deallocate_bucket(fresh, bucket) };
+                installed
+            }
+        };
+        // SAFETY: as in `get`.
+        unsafe { &*entries.add(position.offset) }
+    }
+
+    /// Every allocated entry, with its thread index.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &E)> {
+        (0..BUCKETS).flat_map(move |bucket| {
+            let entries = self.buckets[bucket].load(Ordering::Acquire);
+            let len = if entries.is_null() {
+                0
+            } else {
+                bucket_len(bucket)
+            };
+            (0..len).map(move |offset| {
+                let position = Position { bucket, offset };
+                // SAFETY: as in `get`.
+                (position.index(), unsafe { &*entries.add(offset) })
+            })
+        })
+    }
+}
+
+impl<E> Drop for Buckets<E> {
+    fn drop(&mut self) {
+        for (bucket, entries) in self.buckets.iter_mut().enumerate() {
+            let entries = entries.with_mut(|entries| *entries);
+            if !entries.is_null() {
+                // SAFETY: installed by `get_or_insert` from `allocate_bucket(bucket, ..)`;
+                // `&mut self` is the last reference to it.
+                unsafe { deallocate_bucket(entries, bucket) };
+            }
+        }
+    }
+}
+
+/// Helps `AtomicPtr` read the same under std and loom.
+trait WithMut<T> {
+    fn with_mut<R>(&mut self, f: impl FnOnce(&mut T) -> R) -> R;
+}
+
+#[cfg(not(loom))]
+impl<T> WithMut<*mut T> for AtomicPtr<T> {
+    fn with_mut<R>(&mut self, f: impl FnOnce(&mut *mut T) -> R) -> R {
+        f(self.get_mut())
+    }
+}
+
+#[cfg(loom)]
+impl<T> WithMut<*mut T> for AtomicPtr<T> {
+    fn with_mut<R>(&mut self, f: impl FnOnce(&mut *mut T) -> R) -> R {
+        AtomicPtr::with_mut(self, f)
+    }
+}
+
+/// A bucket of `bucket_len(bucket)` entries, each from `new`; freed by [`deallocate_bucket`].
+fn allocate_bucket<E>(bucket: usize, new: impl Fn() -> E) -> *mut E {
+    let entries: Box<[E]> = (0..bucket_len(bucket)).map(|_| new()).collect();
+    Box::into_raw(entries).cast::<E>()
+}
+
+/// # Safety
+///
+/// - `entries` came from [`allocate_bucket`] with the same `bucket`;
+/// - nothing uses it afterwards.
+unsafe fn deallocate_bucket<E>(entries: *mut E, bucket: usize) {
+    let entries = ptr::slice_from_raw_parts_mut(entries, bucket_len(bucket));
+    // SAFETY: the caller's duty: a boxed slice of that length, not used again.
+    drop(unsafe { Box::from_raw(entries) });
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_and_indices_are_inverses() {
+        let samples = (0..4096).chain([MAX_INDEX - 1, MAX_INDEX / 2, (1 << 40) - 1]);
+        for index in samples {
+            let position = Position::of(index);
+            assert_eq!(position.index(), index);
+            assert!(position.offset < bucket_len(position.bucket));
+            assert_ne!(position, Position::NONE);
+        }
+        assert_eq!(
+            Position::of(0),
+            Position {
+                bucket: 0,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            Position::of(2),
+            Position {
+                bucket: 1,
+                offset: 1
+            }
+        );
+        assert_eq!(
+            Position::of(3),
+            Position {
+                bucket: 2,
+                offset: 0
+            }
+        );
+    }
+
+    #[test]
+    fn buckets_are_allocated_on_first_use_and_never_for_none() {
+        let buckets = Buckets::<u32>::new();
+        assert!(buckets.get(Position::of(5)).is_none());
+        assert!(buckets.get(Position::NONE).is_none());
+        assert_eq!(*buckets.get_or_insert(Position::of(5), || 7), 7);
+        let indices: Vec<usize> = buckets.iter().map(|(index, _)| index).collect();
+        assert_eq!(indices, [3, 4, 5, 6]);
+    }
+}

@@ -1,0 +1,207 @@
+//! A thread's index and the instances it holds values in, and the end of it all: the
+//! thread's exit, which destroys those values as std destroys thread-locals.
+//!
+//! std's rules, which this follows (its own tests `circular` and `dtors_in_dtors_in_dtors`):
+//! while a thread's values are being destroyed, a destructor can still reach every local
+//! whose value is alive, and store into one; only a local whose value was already destroyed
+//! refuses, with `AccessError::Destroyed`. A value created during teardown is destroyed too,
+//! before the thread is gone. The loop is std's `destructors/list.rs`: take one, release
+//! every borrow and lock, run it, repeat until none is left.
+//!
+//! The state is a `thread_local!` with a destructor, so std runs the exit on every platform,
+//! native TLS or its OS-key fallback. Values of attribute structs are not here: each lives
+//! in a `thread_local!` of its own, which std destroys by the same rules.
+
+use std::cell::{Cell, RefCell};
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::AccessError;
+use crate::buckets::Position;
+use crate::context::Values;
+use crate::current;
+use crate::sync::Arc;
+use crate::thread_id;
+
+/// An instance as a thread's exit and `Context::inherit` see it, whatever its value type.
+pub(crate) trait Member: Send + Sync {
+    /// The thread at `index` is exiting: destroy its value. Moves the value out under the
+    /// instance's lock and drops it after.
+    fn destroy(&self, index: usize);
+
+    /// The thread at `index` is gone: its entry becomes empty for the index's next thread.
+    fn forget(&self, index: usize);
+
+    /// The instance was dropped: a thread need not keep it in its list.
+    fn is_dropped(&self) -> bool;
+
+    /// Clones the value of the thread at `index`, if it has one, into `values`.
+    fn inherit(&self, index: usize, values: &Values);
+}
+
+/// An attribute struct declared `inherit`, whose value this thread holds.
+pub(crate) trait InheritFromThread {
+    /// Clones this thread's value, if it has one, into `values`.
+    fn inherit(&'static self, values: &Values);
+}
+
+struct Joined {
+    member: Arc<dyn Member>,
+    /// The instance opted into `Context::inherit`.
+    inherit: bool,
+}
+
+pub(crate) struct ThreadState {
+    /// Taken on the thread's first touch of an instance, given back at the end of its exit.
+    index: Cell<Option<usize>>,
+    /// The instances that hold an entry of this thread.
+    members: RefCell<Vec<Joined>>,
+    /// `members.len()` after the last sweep of dropped instances.
+    swept: Cell<usize>,
+    /// Attribute structs declared `inherit` that hold a value of this thread.
+    inheritable: RefCell<Vec<&'static dyn InheritFromThread>>,
+}
+
+thread_local! {
+    static THREAD: ThreadState = const {
+        ThreadState {
+            index: Cell::new(None),
+            members: RefCell::new(Vec::new()),
+            swept: Cell::new(0),
+            inheritable: RefCell::new(Vec::new()),
+        }
+    };
+}
+
+/// Runs `f` on this thread's state: the live one, or the one whose exit is running.
+fn with_state<R>(f: impl FnOnce(&ThreadState) -> R) -> Result<R, AccessError> {
+    let mut f = Some(f);
+    if let Ok(result) = THREAD.try_with(|state| (f.take().expect("called once"))(state)) {
+        return Ok(result);
+    }
+    let exiting = current::exiting();
+    if exiting.is_null() {
+        return Err(AccessError::Destroyed);
+    }
+    // SAFETY: `exiting` is set by `ThreadState::drop` to the state it is dropping, and
+    // cleared before that drop returns; this runs on the same thread, inside it.
+    Ok((f.take().expect("called once"))(unsafe { &*exiting }))
+}
+
+/// This thread's position in every instance's buckets, taking an index on first use.
+#[inline]
+pub(crate) fn position() -> Result<Position, AccessError> {
+    let position = current::position();
+    if position != Position::NONE {
+        return Ok(position);
+    }
+    register()
+}
+
+#[cold]
+fn register() -> Result<Position, AccessError> {
+    let position = with_state(|state| {
+        let index = match state.index.get() {
+            Some(index) => index,
+            None => {
+                let index = thread_id::allocate();
+                state.index.set(Some(index));
+                index
+            }
+        };
+        Position::of(index)
+    })?;
+    current::set_position(position);
+    Ok(position)
+}
+
+/// Records that `member` holds an entry of this thread, for its exit. Refused once the
+/// exit is over: the thread can hold no more values.
+pub(crate) fn join(member: Arc<dyn Member>, inherit: bool) -> Result<(), AccessError> {
+    with_state(|state| {
+        let mut members = state.members.borrow_mut();
+        // A thread that outlives many instances would keep a reference to each: sweep the
+        // dropped ones whenever the list has doubled since the last sweep.
+        if members.len() >= 2 * state.swept.get().max(4) {
+            members.retain(|joined| !joined.member.is_dropped());
+            state.swept.set(members.len());
+        }
+        members.push(Joined { member, inherit });
+    })
+}
+
+/// Records that this thread holds a value of an `inherit` attribute struct.
+pub(crate) fn join_inheritable(local: &'static dyn InheritFromThread) {
+    // During teardown nothing inherits any more: no need to record.
+    let _ = THREAD.try_with(|state| state.inheritable.borrow_mut().push(local));
+}
+
+/// Clones this thread's own values of every inheritable local into `values`.
+pub(crate) fn inherit_into(values: &Values) {
+    // A snapshot first: a `Clone` may touch a local this thread never did, which joins it
+    // to the lists.
+    let Ok((index, members, structs)) = THREAD.try_with(|state| {
+        let members: Vec<_> = state
+            .members
+            .borrow()
+            .iter()
+            .filter(|joined| joined.inherit)
+            .map(|joined| Arc::clone(&joined.member))
+            .collect();
+        (
+            state.index.get(),
+            members,
+            state.inheritable.borrow().clone(),
+        )
+    }) else {
+        return;
+    };
+    if let Some(index) = index {
+        for member in members {
+            member.inherit(index, values);
+        }
+    }
+    for local in structs {
+        local.inherit(values);
+    }
+}
+
+impl Drop for ThreadState {
+    fn drop(&mut self) {
+        let Some(index) = self.index.get() else {
+            return;
+        };
+        // Only shared references from here on: destructors reach this state through
+        // `current::exiting` to register values they create.
+        let state: &ThreadState = self;
+        // Set again even if cached: on std's OS-key fallback, `CURRENT` may have been
+        // destroyed and recreated before this destructor runs.
+        current::set_position(Position::of(index));
+        current::set_exiting(state);
+
+        let mut destroyed = Vec::new();
+        let mut panic = None;
+        loop {
+            let next = state.members.borrow_mut().pop();
+            let Some(joined) = next else { break };
+            let result = panic::catch_unwind(AssertUnwindSafe(|| joined.member.destroy(index)));
+            if let Err(payload) = result {
+                panic.get_or_insert(payload);
+            }
+            destroyed.push(joined);
+        }
+
+        // From here on the thread holds no more values: accesses are `Destroyed`.
+        current::set_exiting(std::ptr::null());
+        current::set_position(Position::NONE);
+        for joined in &destroyed {
+            joined.member.forget(index);
+        }
+        thread_id::release(index);
+        drop(destroyed);
+        if let Some(payload) = panic {
+            // std aborts on a panic out of a thread-local destructor ("thread local
+            // panicked on drop"), now that every other value was destroyed.
+            panic::resume_unwind(payload);
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The synchronization primitives of the core, from std or, under `--cfg loom`, from loom,
+//! so that the cross-thread protocols can be model-checked (crossbeam-epoch's `primitive`
+//! module does the same).
+//!
+//! Locks here guard data, never user code: every critical section moves values in or out,
+//! and the values are dropped, cloned or built after it ends. So a poisoned lock (a panic
+//! while it was held can only be an allocation failure) still guards consistent data, and
+//! [`lock`] ignores the poison.
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+#[cfg(loom)]
+pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+#[cfg(not(loom))]
+pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Locks `mutex`, whether or not a panic poisoned it (see the module docs).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    #[cfg(loom)]
+    return mutex.lock().unwrap_or_else(|poison| poison.into_inner());
+    #[cfg(not(loom))]
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
