@@ -165,6 +165,10 @@ pub(crate) fn inherit_into(values: &Values) {
     }
 }
 
+/// Rounds of a thread's teardown: values created during the last are refused. std's own
+/// lists have no bound, POSIX asks for at least 4 (`PTHREAD_DESTRUCTOR_ITERATIONS`).
+const TEARDOWN_ROUNDS: usize = 8;
+
 impl Drop for ThreadState {
     fn drop(&mut self) {
         let Some(index) = self.index.get() else {
@@ -178,16 +182,29 @@ impl Drop for ThreadState {
         current::set_position(Position::of(index));
         current::set_exiting(state);
 
+        // Rounds: each destroys the values of the instances listed when it starts. A value
+        // created meanwhile, in an instance not destroyed yet, joins the list for the next
+        // round; in the last round nothing may join (such an access gets `Destroyed`), so
+        // teardown ends even if every destructor creates a value somewhere new.
         let mut destroyed = Vec::new();
         let mut panic = None;
-        loop {
-            let next = state.members.borrow_mut().pop();
-            let Some(joined) = next else { break };
-            let result = panic::catch_unwind(AssertUnwindSafe(|| joined.member.destroy(index)));
-            if let Err(payload) = result {
-                panic.get_or_insert(payload);
+        for round in 1..=TEARDOWN_ROUNDS {
+            if round == TEARDOWN_ROUNDS {
+                current::set_exiting(std::ptr::null());
             }
-            destroyed.push(joined);
+            let members = std::mem::take(&mut *state.members.borrow_mut());
+            if members.is_empty() {
+                break;
+            }
+            // Last joined first, as std destroys thread-locals: a value made after another
+            // may use it in its destructor (a buffer flushing into a sink opened first).
+            for joined in members.into_iter().rev() {
+                let result = panic::catch_unwind(AssertUnwindSafe(|| joined.member.destroy(index)));
+                if let Err(payload) = result {
+                    panic.get_or_insert(payload);
+                }
+                destroyed.push(joined);
+            }
         }
 
         // From here on the thread holds no more values: accesses are `Destroyed`.

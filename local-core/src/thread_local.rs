@@ -311,11 +311,17 @@ impl<T, F> ThreadLocal<T, F> {
         unsafe { &*installed }
     }
 
-    /// A counted reference to the table, for a thread's list of members.
-    fn member(&self, table: &Table<T>) -> Arc<dyn Member> {
-        let table = ptr::from_ref(table);
-        // SAFETY: `table` is the instance's table, from `Arc::into_raw` and still counted by
-        // the instance: one more count, given to the new `Arc`.
+    /// A counted reference to the table, for a thread's list of members. Called once the
+    /// table exists.
+    fn member(&self) -> Arc<dyn Member> {
+        // The pointer from `Arc::into_raw`, whose provenance covers the counts too.
+        let table = self.table.load(Ordering::Acquire).cast_const();
+        assert!(
+            !table.is_null(),
+            "the table exists before a thread joins it"
+        );
+        // SAFETY: the instance's table, from `Arc::into_raw` and still counted by the
+        // instance: one more count, given to the new `Arc`.
         let table = unsafe {
             Arc::increment_strong_count(table);
             Arc::from_raw(table)
@@ -348,7 +354,7 @@ impl<T, F> ThreadLocal<T, F> {
         let frame = current::frame();
         let thread = exit::position().and_then(|position| {
             table.owner_entry(position, || {
-                exit::join(self.member(table), self.inherit.is_some())
+                exit::join(self.member(), self.inherit.is_some())
             })
         });
         match frame {

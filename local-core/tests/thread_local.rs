@@ -7,95 +7,14 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
 
 use local_core::{AccessError, ThreadLocal};
 
-/// Many threads natively, a handful under Miri.
-fn scaled(native: usize, miri: usize) -> usize {
-    if cfg!(miri) { miri } else { native }
-}
+#[allow(unused_macros)]
+#[macro_use]
+mod support;
 
-/// A value that counts its live instances in its own counter, so tests can run in parallel.
-struct Tracked {
-    live: Arc<AtomicUsize>,
-    drops: Arc<AtomicUsize>,
-    value: usize,
-}
-
-#[derive(Clone, Default)]
-struct Counters {
-    created: Arc<AtomicUsize>,
-    live: Arc<AtomicUsize>,
-    drops: Arc<AtomicUsize>,
-}
-
-impl Counters {
-    fn make(&self, value: usize) -> Tracked {
-        self.created.fetch_add(1, SeqCst);
-        self.live.fetch_add(1, SeqCst);
-        Tracked {
-            live: self.live.clone(),
-            drops: self.drops.clone(),
-            value,
-        }
-    }
-
-    fn tracked_local(&self) -> ThreadLocal<Tracked, impl Fn() -> Tracked + Send + Sync + use<>> {
-        let counters = self.clone();
-        ThreadLocal::with_init(move || counters.make(0))
-    }
-
-    fn created(&self) -> usize {
-        self.created.load(SeqCst)
-    }
-
-    fn live(&self) -> usize {
-        self.live.load(SeqCst)
-    }
-
-    fn drops(&self) -> usize {
-        self.drops.load(SeqCst)
-    }
-
-    /// Waits for threads that `std::thread::scope` no longer waits for: their thread-local
-    /// destructors may still be running when the scope returns.
-    fn wait_for_drops(&self, expected: usize) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.drops() < expected {
-            assert!(
-                Instant::now() < deadline,
-                "only {} of {expected} values dropped",
-                self.drops()
-            );
-            thread::yield_now();
-        }
-    }
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.live.fetch_sub(1, SeqCst);
-        self.drops.fetch_add(1, SeqCst);
-    }
-}
-
-fn spawn_and_join(count: usize, work: impl Fn(usize) + Sync) {
-    thread::scope(|s| {
-        let handles: Vec<_> = (0..count)
-            .map(|i| {
-                s.spawn({
-                    let work = &work;
-                    move || work(i)
-                })
-            })
-            .collect();
-        // `join` waits for the thread's thread-local destructors, unlike the scope's own end.
-        for handle in handles {
-            handle.join().unwrap();
-        }
-    });
-}
+use support::counters::{Counters, scaled, spawn_and_join};
 
 #[test]
 fn each_thread_sees_only_its_own_value() {
@@ -154,26 +73,6 @@ fn value_is_dropped_when_its_thread_exits_exactly_once() {
 }
 
 #[test]
-fn churn_of_short_threads_leaves_nothing_behind() {
-    let counters = Counters::default();
-    let mut local = counters.tracked_local();
-    let plain: ThreadLocal<Vec<u8>> = ThreadLocal::with_init(|| vec![0; 1024]);
-    let batches = scaled(100, 2);
-    let batch = scaled(32, 3);
-    for _ in 0..batches {
-        spawn_and_join(batch, |_| {
-            local.with(|_| {});
-            plain.with(|_| {});
-        });
-    }
-    assert_eq!(counters.created(), batches * batch);
-    assert_eq!(counters.live(), 0, "a value outlived its thread");
-    assert_eq!(local.iter_mut().count(), 0);
-    drop(local);
-    assert_eq!(counters.drops(), batches * batch);
-}
-
-#[test]
 fn a_new_thread_never_sees_an_exited_threads_value() {
     let local: ThreadLocal<Option<usize>> = ThreadLocal::new();
     // One thread at a time, so each reuses the slot of the one before it.
@@ -219,119 +118,6 @@ fn retained_values_are_summed_but_never_handed_on() {
     assert_eq!(values.iter().sum::<usize>(), threads * adds);
     assert_eq!(values.len(), 2 * threads);
     assert_eq!(counters.drops(), 2 * threads);
-}
-
-/// `std::thread::scope` returns once its closures are done, possibly before their threads'
-/// thread-local destructors have run: `Drop`, `clear`, `iter_mut` and `into_iter` can meet
-/// an exit path in progress. Slow destructors widen the window.
-#[test]
-fn scope_may_return_while_threads_still_run_their_destructors() {
-    struct Slow(Tracked);
-    impl Drop for Slow {
-        fn drop(&mut self) {
-            thread::sleep(Duration::from_millis(2));
-        }
-    }
-    let threads = scaled(8, 2);
-    let rounds = scaled(20, 2);
-    for round in 0..rounds {
-        let counters = Counters::default();
-        let maker = counters.clone();
-        let keep = round % 2 == 1;
-        let mut local = ThreadLocal::with_init(move || Slow(maker.make(1)));
-        if keep {
-            local = local.retain_on_exit();
-        }
-        thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| local.with(|_| {}));
-            }
-        });
-        match round % 4 {
-            0 => drop(local),
-            1 => {
-                // Retained: every value is still there, whether or not its thread has
-                // finished exiting.
-                assert_eq!(
-                    local.iter_mut().map(|slow| slow.0.value).sum::<usize>(),
-                    threads
-                );
-                drop(local);
-            }
-            2 => {
-                local.clear();
-                drop(local);
-            }
-            _ => assert_eq!(local.into_iter().count(), threads),
-        }
-        counters.wait_for_drops(threads);
-        assert_eq!(counters.created(), threads);
-        // Give any exit path still running a chance to (wrongly) drop again.
-        thread::sleep(Duration::from_millis(10));
-        assert_eq!(
-            counters.drops(),
-            threads,
-            "round {round}: a value dropped twice"
-        );
-    }
-}
-
-/// A thread exiting while an `iter_mut` borrow is alive must not drop the value under it;
-/// the value is dropped later, still exactly once.
-#[test]
-fn thread_exiting_during_iter_mut_keeps_the_borrowed_value_alive() {
-    let counters = Counters::default();
-    let mut local = counters.tracked_local();
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-    let shared = Arc::new(local);
-    let worker = thread::spawn({
-        let shared = shared.clone();
-        move || {
-            shared.with_mut(|t| t.value = 7);
-            drop(shared);
-            ready_tx.send(()).unwrap();
-            go_rx.recv().unwrap();
-        }
-    });
-    ready_rx.recv().unwrap();
-    local = Arc::into_inner(shared).expect("the worker dropped its handle");
-    let mut borrowed: Vec<&mut Tracked> = local.iter_mut().collect();
-    assert_eq!(borrowed.len(), 1);
-    go_tx.send(()).unwrap();
-    worker.join().unwrap(); // the worker's exit path has run
-    assert_eq!(counters.drops(), 0, "dropped under an iter_mut borrow");
-    borrowed[0].value += 1;
-    assert_eq!(borrowed[0].value, 8);
-    // The next `&mut` access sees an exited, unretained value and drops it.
-    assert_eq!(local.iter_mut().count(), 0);
-    assert_eq!(counters.drops(), 1);
-    drop(local);
-    assert_eq!(counters.drops(), 1);
-}
-
-#[test]
-fn dropping_the_instance_drops_live_threads_values_once() {
-    let counters = Counters::default();
-    let local = counters.tracked_local();
-    let threads = scaled(8, 2);
-    let touched = Barrier::new(threads + 1);
-    let dropped = Barrier::new(threads + 1);
-    let local = Mutex::new(Some(local));
-    thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                local.lock().unwrap().as_ref().unwrap().with(|_| {});
-                touched.wait();
-                dropped.wait(); // still alive while the instance is dropped
-            });
-        }
-        touched.wait();
-        drop(local.lock().unwrap().take());
-        assert_eq!(counters.drops(), threads);
-        dropped.wait();
-    });
-    assert_eq!(counters.drops(), threads);
 }
 
 #[test]

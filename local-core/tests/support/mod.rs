@@ -1,4 +1,7 @@
-//! Shared by the core's tests of attribute storage.
+//! Shared by the core's tests.
+
+pub mod counters;
+pub mod watchdog;
 
 /// Declares attribute storage as `#[thread_local_struct]`'s expansion does.
 macro_rules! static_local {
