@@ -254,25 +254,20 @@ fn a_buffer_flushes_into_a_sink_still_alive_at_thread_exit() {
 /// Teardown ends even if every destructor stores into an instance never seen before.
 #[test]
 fn teardown_ends_when_every_destructor_creates_a_value() {
+    static CHAIN: [ThreadLocal<OnDrop>; 32] = [const { ThreadLocal::new() }; 32];
     static CREATED: AtomicUsize = AtomicUsize::new(0);
     static REFUSED: AtomicUsize = AtomicUsize::new(0);
     fn chain() -> OnDrop {
         OnDrop::new(|| {
-            // A new instance, leaked so that only this thread's exit holds its value.
-            let next: &'static ThreadLocal<OnDrop> = Box::leak(Box::new(ThreadLocal::new()));
-            CREATED.fetch_add(1, SeqCst);
+            // The next instance of the chain, never touched by this thread.
+            let next = &CHAIN[CREATED.fetch_add(1, SeqCst) + 1];
             if next.try_with_mut(|v| *v = chain()).is_err() {
                 REFUSED.fetch_add(1, SeqCst);
             }
         })
     }
     watchdog("an endless chain of values created in teardown", || {
-        thread::spawn(|| {
-            static FIRST: ThreadLocal<OnDrop> = ThreadLocal::new();
-            FIRST.set(chain());
-        })
-        .join()
-        .unwrap();
+        thread::spawn(|| CHAIN[0].set(chain())).join().unwrap();
     });
     assert!(count(&CREATED) < 16, "{} rounds", count(&CREATED));
     assert_eq!(count(&REFUSED), 1, "the last round refuses new values");
