@@ -270,9 +270,8 @@ fn values_that_are_not_sync_work_per_thread() {
 }
 
 #[test]
-fn access_during_thread_teardown_is_an_error_not_a_crash() {
-    static LOCAL: std::sync::LazyLock<ThreadLocal<u32>> =
-        std::sync::LazyLock::new(|| ThreadLocal::with_init(|| 1));
+fn a_destructor_running_after_the_librarys_gets_destroyed_or_a_fresh_value() {
+    static LOCAL: ThreadLocal<u32> = ThreadLocal::with_init(|| 1);
     static SEEN: Mutex<Option<Result<u32, AccessError>>> = Mutex::new(None);
     struct LateDestructor;
     impl Drop for LateDestructor {
@@ -282,13 +281,21 @@ fn access_during_thread_teardown_is_an_error_not_a_crash() {
     }
     thread_local!(static LATE: LateDestructor = const { LateDestructor });
     thread::spawn(|| {
-        // Registered before this library's destructor, so it runs after it.
+        // With native thread-locals, registered before this library's destructor, so it
+        // runs after it.
         LATE.with(|_| {});
-        LOCAL.with(|_| {});
+        LOCAL.set(5);
     })
     .join()
     .unwrap();
-    assert_eq!(*SEEN.lock().unwrap(), Some(Err(AccessError::Destroyed)));
+    let seen = SEEN.lock().unwrap().expect("the late destructor ran");
+    // `Destroyed` with native thread-locals. On std's OS-key fallback, destructors run in
+    // the order their keys were made, and a thread-local touched after its destructor
+    // starts afresh, as std's own do: then a fresh value. Never the destroyed 5.
+    assert!(
+        seen == Err(AccessError::Destroyed) || seen == Ok(1),
+        "{seen:?}"
+    );
 }
 
 #[test]

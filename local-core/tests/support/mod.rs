@@ -15,3 +15,14 @@ macro_rules! static_local {
         }
     };
 }
+
+/// Which OS thread this is. Not `thread::current().id()`: on std's OS-key fallback, a
+/// thread-local destructor can run after std forgot the thread's `Thread`, and gets a new
+/// id on the same OS thread.
+#[allow(dead_code)] // not every test file uses it
+pub fn os_thread() -> String {
+    match std::fs::read_link("/proc/thread-self") {
+        Ok(path) => path.display().to_string(),
+        Err(_) => format!("{:?}", std::thread::current().id()),
+    }
+}
