@@ -120,6 +120,14 @@ impl<E> Buckets<E> {
         unsafe { &*entries.add(position.offset) }
     }
 
+    /// Bucket `bucket`'s entries, if it is allocated.
+    pub(crate) fn bucket(&self, bucket: usize) -> Option<&[E]> {
+        let entries = NonNull::new(self.buckets.get(bucket)?.load(Ordering::Acquire))?;
+        // SAFETY: an allocated bucket holds `bucket_len(bucket)` initialized entries, and
+        // lives as long as `self`.
+        Some(unsafe { std::slice::from_raw_parts(entries.as_ptr(), bucket_len(bucket)) })
+    }
+
     /// Every allocated entry, with its thread index.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &E)> {
         (0..BUCKETS).flat_map(move |bucket| {

@@ -71,8 +71,11 @@ mod exit;
 mod iter;
 #[cfg(not(loom))]
 mod local_stack;
+mod reclaim;
 #[cfg(not(loom))]
 mod send_probe;
+#[cfg(not(loom))]
+mod shared;
 #[cfg(not(loom))]
 mod struct_storage;
 #[cfg(not(loom))]
@@ -100,5 +103,7 @@ pub use local_stack::{LocalStack, Popped};
 #[cfg(not(loom))]
 #[doc(hidden)]
 pub use send_probe::{SendProbe, SendProbeFallback, SendProof};
+#[cfg(not(loom))]
+pub use shared::{Read, ReadIter, SharedThreadLocal};
 #[cfg(not(loom))]
 pub use thread_local::ThreadLocal;

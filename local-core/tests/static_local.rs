@@ -50,7 +50,10 @@ fn values_that_are_neither_send_nor_sync_stay_on_their_thread() {
                 LOCAL.with(|value| value.shared.borrow_mut().push(n));
                 let copy = LOCAL.with(|value| Rc::clone(&value.shared));
                 assert_eq!(*copy.borrow(), [n]);
-                assert_eq!(LOCAL.with(|value| value.owner.clone()), support::os_thread());
+                assert_eq!(
+                    LOCAL.with(|value| value.owner.clone()),
+                    support::os_thread()
+                );
             })
         })
         .collect();
@@ -59,7 +62,11 @@ fn values_that_are_neither_send_nor_sync_stay_on_their_thread() {
     }
     // Each exited thread dropped its own value, on itself (checked in `Drop`).
     assert_eq!(DROPS.load(SeqCst), threads as usize);
-    assert_eq!(WRONG_THREAD.load(SeqCst), 0, "a value dropped on another thread");
+    assert_eq!(
+        WRONG_THREAD.load(SeqCst),
+        0,
+        "a value dropped on another thread"
+    );
 }
 
 static_local!(COUNTER: u32 = || 7, per_thread: false, inherit: None);
