@@ -240,3 +240,26 @@ mod tests {
         assert_eq!(indices, [3, 4, 5, 6]);
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::sync::Arc;
+    use loom::thread;
+
+    /// Two threads allocate the same bucket at once: one installs its own, the other frees
+    /// its own and uses the installed one; both reach the same entry.
+    #[test]
+    fn racing_allocations_install_one_bucket() {
+        loom::model(|| {
+            let buckets = Arc::new(Buckets::<usize>::new());
+            let other = thread::spawn({
+                let buckets = Arc::clone(&buckets);
+                move || ptr::from_ref(buckets.get_or_insert(Position::of(1), || 7)).addr()
+            });
+            let here = ptr::from_ref(buckets.get_or_insert(Position::of(1), || 7)).addr();
+            assert_eq!(here, other.join().unwrap());
+            assert_eq!(buckets.get(Position::of(1)).copied(), Some(7));
+        });
+    }
+}

@@ -62,6 +62,7 @@ mod context;
 mod current;
 #[cfg(not(loom))]
 mod diagnostics;
+#[cfg(not(loom))]
 mod entry;
 #[cfg(not(loom))]
 mod error;
@@ -76,6 +77,7 @@ mod reclaim;
 mod send_probe;
 #[cfg(not(loom))]
 mod shared;
+mod shared_slot;
 #[cfg(not(loom))]
 mod struct_storage;
 #[cfg(not(loom))]

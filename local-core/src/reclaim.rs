@@ -3,13 +3,14 @@
 //!
 //! A reader announces itself (`readers + 1`) before it loads any pointer, and leaves
 //! after its last use. A thread that retires a value has unpublished it first (swapped its
-//! pointer out): if it then sees no reader, none can have loaded the pointer (every access
-//! here is `SeqCst`, so a reader that announces itself later loads after the swap), and
-//! the value is dropped at once. Otherwise it is parked, and whoever sees the count reach
-//! zero, under the lock, drops what is parked. A stream of readers that always overlap
-//! keeps parked values until the first gap.
+//! pointer out). Both then pass a `SeqCst` fence (the store-buffering pattern): either the
+//! retiring thread sees the reader counted, or the reader's loads see the value gone. So if
+//! the retiring thread sees no reader, none can hold the pointer, and the value is dropped
+//! at once. Otherwise it is parked, and whoever sees the count at zero, under the lock,
+//! drops what is parked. A stream of readers that always overlap keeps parked values until
+//! the first gap.
 
-use crate::sync::{AtomicUsize, Mutex, Ordering, lock};
+use crate::sync::{AtomicUsize, Mutex, Ordering, fence, lock};
 
 pub(crate) struct Reclaim<T> {
     readers: AtomicUsize,
@@ -36,6 +37,7 @@ impl<T> Reclaim<T> {
     /// Announces a reader, for as long as the token lives; load pointers after this.
     pub(crate) fn read(&self) -> Reader<'_, T> {
         self.readers.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         Reader(self)
     }
 
@@ -43,6 +45,7 @@ impl<T> Reclaim<T> {
     /// what may be dropped now, for the caller to drop outside any lock of its own.
     #[must_use]
     pub(crate) fn retire(&self, value: T) -> Vec<T> {
+        fence(Ordering::SeqCst);
         if self.readers.load(Ordering::SeqCst) == 0 {
             return vec![value];
         }

@@ -5,11 +5,12 @@ use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 
 use crate::AccessError;
-use crate::buckets::{Buckets, CachePadded, Position};
+use crate::buckets::{Buckets, Position};
 use crate::context::Values;
 use crate::error::or_fail;
 use crate::exit::{self, Member};
 use crate::reclaim::{Reader, Reclaim};
+use crate::shared_slot::{self, Node, SharedSlot};
 use crate::sync::{Arc, AtomicBool, AtomicPtr, Ordering};
 use crate::thread_local::drop_all;
 
@@ -68,8 +69,7 @@ pub struct SharedThreadLocal<T, F = fn() -> T> {
     _table: PhantomData<SharedTable<T>>,
 }
 
-/// A thread's value, on cache lines of its own, in its entry's list.
-type Boxed<T> = Box<CachePadded<Node<T>>>;
+type Boxed<T> = Box<Node<T>>;
 
 struct SharedTable<T> {
     entries: Buckets<SharedEntry<T>>,
@@ -78,30 +78,18 @@ struct SharedTable<T> {
     dropped: AtomicBool,
 }
 
-/// One thread index's values: its current owner's at the head of a list, and, with
-/// `retain_on_exit`, the values of earlier owners below it. Nodes never move: the owner
-/// pushes its own at the head (with `Release`), its exit unlinks it (or, kept, leaves it),
-/// and only `&mut` paths take the list apart; so a walk sees each value at most once.
 struct SharedEntry<T> {
-    head: AtomicPtr<CachePadded<Node<T>>>,
-    /// The owner's node: set by the owner, cleared by its exit and by `&mut` paths (which
-    /// may race with the exit, hence an atomic; never dereferenced but by the owner).
-    mine: AtomicPtr<CachePadded<Node<T>>>,
+    /// The values of this index: see `shared_slot.rs`.
+    slot: SharedSlot<T>,
     /// Owner-only (its accesses and its exit):
     joined: Cell<bool>,
     initializing: Cell<bool>,
     destroyed: Cell<bool>,
 }
 
-struct Node<T> {
-    value: T,
-    /// Set before the node is published, never changed after.
-    next: *mut CachePadded<Node<T>>,
-}
-
-// SAFETY: `head` is atomic and nodes are immutable once published; the `Cell`s of an entry
-// are only touched by its owner thread (its accesses through `&self` and its exit). Values
-// are shared between threads (`T: Sync`) and dropped on any (`T: Send`).
+// SAFETY: slots are atomic (`shared_slot.rs`); the `Cell`s of an entry are only touched by
+// its owner thread (its accesses through `&self` and its exit). Values are shared between
+// threads (`T: Sync`) and dropped on any (`T: Send`).
 unsafe impl<T: Send + Sync> Sync for SharedTable<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send + Sync> Send for SharedTable<T> {}
@@ -243,9 +231,9 @@ impl<T, F> SharedThreadLocal<T, F> {
     #[inline(always)]
     fn own(&self) -> Option<&T> {
         let entry = self.table()?.entries.get(crate::current::position())?;
-        // SAFETY: the owner's node lives from its first touch to its exit or a `&mut` path
-        // (which `&self` excludes, and which clears `mine`); the entry is this thread's.
-        Some(unsafe { &entry.mine.load(Ordering::Relaxed).as_ref()?.0.value })
+        // SAFETY: the entry is this thread's (its position), `&self` excludes `&mut` paths,
+        // and an exiting owner's accesses find the entry destroyed before it unpublishes.
+        unsafe { entry.slot.mine() }
     }
 
     /// This thread's entry, joined to its list.
@@ -281,13 +269,9 @@ impl<T, F> SharedThreadLocal<T, F> {
             }
         }
         let _done = Done(&entry.initializing);
-        let node = Box::into_raw(Box::new(CachePadded(Node {
-            value: init()?,
-            // Values of earlier owners, kept: below ours.
-            next: entry.head.load(Ordering::Acquire),
-        })));
-        entry.head.store(node, Ordering::Release);
-        entry.mine.store(node, Ordering::Relaxed);
+        let value = init()?;
+        // SAFETY: the owner (this thread's entry, under `&self`), with no value yet.
+        unsafe { entry.slot.publish(value) };
         Ok(())
     }
 
@@ -332,7 +316,8 @@ impl<T, F> SharedThreadLocal<T, F> {
             return Ok(());
         }
         let entry = or_fail::<T, _>(self.owner_entry());
-        if !entry.mine.load(Ordering::Relaxed).is_null() {
+        // SAFETY: as in `own`.
+        if unsafe { entry.slot.mine() }.is_some() {
             return Ok(());
         }
         self.initialize(entry, init)
@@ -452,7 +437,8 @@ impl<T, F: Fn() -> T> SharedThreadLocal<T, F> {
     #[inline(never)]
     fn try_with_cold<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
         let entry = self.owner_entry()?;
-        if entry.mine.load(Ordering::Relaxed).is_null() {
+        // SAFETY: as in `own`.
+        if unsafe { entry.slot.mine() }.is_none() {
             let Ok(()) =
                 self.initialize(entry, || Ok::<T, std::convert::Infallible>((self.init)()));
         }
@@ -467,15 +453,7 @@ impl<T> SharedTable<T> {
         let mut values = Vec::new();
         for bucket in 0..crate::buckets::BUCKETS {
             for entry in self.entries.bucket(bucket).into_iter().flatten() {
-                entry.mine.store(ptr::null_mut(), Ordering::Relaxed);
-                let mut node = entry.head.swap(ptr::null_mut(), Ordering::SeqCst);
-                while !node.is_null() {
-                    // SAFETY: taken off the entry just above: ours alone; boxed by
-                    // `initialize`.
-                    let taken = unsafe { Box::from_raw(node) };
-                    node = taken.0.next;
-                    values.push(taken.0.value);
-                }
+                values.extend(entry.slot.take_all());
             }
         }
         values.extend(self.reclaim.drain().into_iter().map(|node| node.0.value));
@@ -486,8 +464,7 @@ impl<T> SharedTable<T> {
 impl<T> SharedEntry<T> {
     fn new() -> Self {
         SharedEntry {
-            head: AtomicPtr::new(ptr::null_mut()),
-            mine: AtomicPtr::new(ptr::null_mut()),
+            slot: SharedSlot::new(),
             joined: Cell::new(false),
             initializing: Cell::new(false),
             destroyed: Cell::new(false),
@@ -501,24 +478,11 @@ impl<T: Send + Sync + 'static> Member for SharedTable<T> {
             return;
         };
         entry.destroyed.set(true);
-        let mine = entry.mine.swap(ptr::null_mut(), Ordering::Relaxed);
-        if mine.is_null() || self.keep {
-            // Kept: the node stays in the list, below the next owner's.
-            return;
+        // SAFETY: the owner's exit (this runs on the exiting thread, for its index), once.
+        if let Some(node) = unsafe { entry.slot.unpublish(self.keep) } {
+            // Readers may still look at it: dropped once none can.
+            drop_all(self.reclaim.retire(node));
         }
-        // Without `retain_on_exit` the list holds the owner's node alone. Out of sight first,
-        // unless a `&mut` path took the list already; the node is not touched before.
-        if entry
-            .head
-            .compare_exchange(mine, ptr::null_mut(), Ordering::SeqCst, Ordering::SeqCst)
-            .is_err()
-        {
-            return;
-        }
-        // SAFETY: unlinked just above, so ours alone (a reader may still look at it: it is
-        // only retired); boxed by `initialize`.
-        let node = unsafe { Box::from_raw(mine) };
-        drop_all(self.reclaim.retire(node));
     }
 
     fn forget(&self, index: usize) {
@@ -543,11 +507,11 @@ impl<T> Drop for SharedTable<T> {
 }
 
 /// Where a walk over every value is: an entry (by bucket and offset), and a node in its
-/// list.
+/// slot's list.
 struct Cursor<T> {
     bucket: usize,
     offset: usize,
-    node: *mut CachePadded<Node<T>>,
+    node: Option<NonNull<Node<T>>>,
 }
 
 impl<T> Default for Cursor<T> {
@@ -555,26 +519,27 @@ impl<T> Default for Cursor<T> {
         Cursor {
             bucket: 0,
             offset: 0,
-            node: ptr::null_mut(),
+            node: None,
         }
     }
 }
 
 impl<T> Cursor<T> {
     /// The next value's node.
-    fn next(&mut self, table: &SharedTable<T>) -> Option<NonNull<CachePadded<Node<T>>>> {
+    ///
+    /// Sound to dereference (and to call) as an announced reader, or with `&mut` to the
+    /// instance: a node retired since the walk began is parked, and only `&mut` paths free
+    /// nodes.
+    fn next(&mut self, table: &SharedTable<T>) -> Option<NonNull<Node<T>>> {
         loop {
-            if let Some(node) = NonNull::new(self.node) {
-                // SAFETY: a published node is freed only by `&mut` paths, which the
-                // caller's borrow of the instance excludes, or after being retired, which
-                // the caller's reader (announced before any load) delays.
-                self.node = unsafe { node.as_ref() }.0.next;
+            if let Some(node) = self.node {
+                // SAFETY: as the function's docs say, which its callers follow.
+                self.node = unsafe { shared_slot::next(node) };
                 return Some(node);
             }
-            let entries = table.entries.bucket(self.bucket);
-            match entries {
+            match table.entries.bucket(self.bucket) {
                 Some(entries) if self.offset < entries.len() => {
-                    self.node = entries[self.offset].head.load(Ordering::SeqCst);
+                    self.node = entries[self.offset].slot.first();
                     self.offset += 1;
                 }
                 _ if self.bucket + 1 < crate::buckets::BUCKETS => {

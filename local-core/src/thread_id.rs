@@ -18,19 +18,10 @@ struct Indices {
     next: usize,
 }
 
-#[cfg(not(loom))]
 static INDICES: Mutex<Indices> = Mutex::new(Indices {
     free: BinaryHeap::new(),
     next: 0,
 });
-
-#[cfg(loom)]
-loom::lazy_static! {
-    static ref INDICES: Mutex<Indices> = Mutex::new(Indices {
-        free: BinaryHeap::new(),
-        next: 0,
-    });
-}
 
 impl Indices {
     fn allocate(&mut self) -> usize {
@@ -57,7 +48,7 @@ pub(crate) fn release(index: usize) {
     lock(&INDICES).free.push(Reverse(index));
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(test)]
 mod tests {
     use super::*;
 

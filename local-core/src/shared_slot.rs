@@ -1,0 +1,230 @@
+//! One thread index's values in a `SharedThreadLocal`: the current owner's at the head of a
+//! list and, with `retain_on_exit`, earlier owners' below it. Other threads walk the list
+//! while the owner runs, so every step here is atomic, and nodes never move: the owner
+//! publishes its node at the head, its exit unlinks it (unless kept), and only `&mut`
+//! paths take the list apart. A walk therefore sees each value at most once.
+
+use std::ptr::{self, NonNull};
+
+use crate::buckets::CachePadded;
+use crate::sync::{AtomicPtr, Ordering};
+
+/// A value on cache lines of its own: a worker's writes never slow another's reads.
+pub(crate) type Node<T> = CachePadded<Link<T>>;
+
+pub(crate) struct Link<T> {
+    pub(crate) value: T,
+    /// Set before the node is published, never changed after.
+    next: *mut Node<T>,
+}
+
+pub(crate) struct SharedSlot<T> {
+    head: AtomicPtr<Node<T>>,
+    /// The owner's node: set by the owner, cleared by its exit and by `&mut` paths (which
+    /// may race with the exit: hence an atomic). Dereferenced by the owner only.
+    mine: AtomicPtr<Node<T>>,
+}
+
+impl<T> SharedSlot<T> {
+    pub(crate) fn new() -> Self {
+        SharedSlot {
+            head: AtomicPtr::new(ptr::null_mut()),
+            mine: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// The owner's value, if it has one.
+    ///
+    /// # Safety
+    ///
+    /// - Called by the slot's owner, which holds `&` to the instance (so no `&mut` path
+    ///   runs) and is not exiting past this slot's `unpublish`.
+    #[inline(always)]
+    pub(crate) unsafe fn mine(&self) -> Option<&T> {
+        // SAFETY: the owner's node lives until its exit or a `&mut` path, both excluded by
+        // the caller's duty; `Relaxed` suffices, the owner wrote it.
+        Some(unsafe { &self.mine.load(Ordering::Relaxed).as_ref()?.0.value })
+    }
+
+    /// The owner publishes its value.
+    ///
+    /// # Safety
+    ///
+    /// - Called by the slot's owner, which has no value published yet and holds `&` to
+    ///   the instance.
+    pub(crate) unsafe fn publish(&self, value: T) {
+        let node = Box::into_raw(Box::new(CachePadded(Link {
+            value,
+            // Values of earlier owners, kept: below ours.
+            next: self.head.load(Ordering::Acquire),
+        })));
+        self.head.store(node, Ordering::Release);
+        self.mine.store(node, Ordering::Relaxed);
+    }
+
+    /// The owner's exit: without `keep`, takes its node out of sight and returns it for the
+    /// caller to retire (readers may still hold it); with `keep`, leaves it in the list.
+    /// `None` if there is nothing to retire (no value, kept, or a `&mut` path took it).
+    ///
+    /// # Safety
+    ///
+    /// - Called by the slot's owner thread, at its exit, once.
+    pub(crate) unsafe fn unpublish(&self, keep: bool) -> Option<Box<Node<T>>> {
+        let mine = self.mine.swap(ptr::null_mut(), Ordering::Relaxed);
+        if mine.is_null() || keep {
+            return None;
+        }
+        // Without `keep` the list holds the owner's node alone (earlier owners unlinked
+        // theirs), so the head is `mine` unless a `&mut` path took the list; `mine` is not
+        // dereferenced before the exchange says it is still ours.
+        self.head
+            .compare_exchange(mine, ptr::null_mut(), Ordering::SeqCst, Ordering::SeqCst)
+            .ok()?;
+        // SAFETY: unlinked just above, so ours alone; boxed by `publish`.
+        Some(unsafe { Box::from_raw(mine) })
+    }
+
+    /// Every value in the list, for `&mut` paths: readers and owner accesses are out, an
+    /// exit may race (and then finds its node gone).
+    pub(crate) fn take_all(&self) -> Vec<T> {
+        self.mine.store(ptr::null_mut(), Ordering::Relaxed);
+        let mut node = self.head.swap(ptr::null_mut(), Ordering::SeqCst);
+        let mut values = Vec::new();
+        while !node.is_null() {
+            // SAFETY: taken off the slot just above: ours alone; boxed by `publish`.
+            let taken = unsafe { Box::from_raw(node) };
+            node = taken.0.next;
+            values.push(taken.0.value);
+        }
+        values
+    }
+
+    /// The first node of a walk; [`next`] gives the rest.
+    pub(crate) fn first(&self) -> Option<NonNull<Node<T>>> {
+        NonNull::new(self.head.load(Ordering::SeqCst))
+    }
+}
+
+/// The node after `node` in its slot's list.
+///
+/// # Safety
+///
+/// - `node` is alive: the caller walks as an announced reader (a node retired since is
+///   parked) while `&mut` paths are excluded.
+pub(crate) unsafe fn next<T>(node: NonNull<Node<T>>) -> Option<NonNull<Node<T>>> {
+    // SAFETY: the caller's duty; `next` is immutable once published.
+    NonNull::new(unsafe { node.as_ref() }.0.next)
+}
+
+#[cfg(all(test, loom))]
+mod tests {
+    use super::*;
+    use crate::reclaim::Reclaim;
+    use crate::sync::{Arc, AtomicBool, AtomicUsize};
+    use loom::thread;
+
+    struct Counted {
+        drops: Arc<AtomicUsize>,
+        dropped: AtomicBool,
+    }
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.dropped.store(true, Ordering::SeqCst);
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counted(drops: &Arc<AtomicUsize>) -> Counted {
+        Counted {
+            drops: Arc::clone(drops),
+            dropped: AtomicBool::new(false),
+        }
+    }
+
+    /// A reader walks while the owner exits and retires its value: the reader never sees a
+    /// dropped value, and the value is dropped exactly once.
+    #[test]
+    fn a_walk_against_the_owners_exit() {
+        loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let slot = Arc::new(SharedSlot::new());
+            let reclaim = Arc::new(Reclaim::new());
+            // SAFETY: this thread is the owner.
+            unsafe { slot.publish(counted(&drops)) };
+
+            let reader = thread::spawn({
+                let (slot, reclaim) = (Arc::clone(&slot), Arc::clone(&reclaim));
+                move || {
+                    let reader = reclaim.read();
+                    let mut node = slot.first();
+                    while let Some(at) = node {
+                        // SAFETY: walked as an announced reader.
+                        let value = unsafe { &at.as_ref().0.value };
+                        assert!(!value.dropped.load(Ordering::SeqCst), "read after drop");
+                        // SAFETY: as above.
+                        node = unsafe { next(at) };
+                    }
+                    drop(reader.leave());
+                }
+            });
+
+            // SAFETY: the owner's exit, once.
+            if let Some(node) = unsafe { slot.unpublish(false) } {
+                drop(reclaim.retire(node));
+            }
+            reader.join().unwrap();
+            drop(reclaim.drain());
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// The owner's exit against a `&mut` path taking the list (`std::thread::scope` returns
+    /// before its threads' destructors run): one of them drops the value, once.
+    #[test]
+    fn the_owners_exit_against_a_drain() {
+        loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let slot = Arc::new(SharedSlot::new());
+            // SAFETY: this thread is the owner until it hands the slot to the exit.
+            unsafe { slot.publish(counted(&drops)) };
+            let exit = thread::spawn({
+                let slot = Arc::clone(&slot);
+                // SAFETY: the owner's exit, once (the owner thread is done with the slot).
+                move || drop(unsafe { slot.unpublish(false) })
+            });
+            drop(slot.take_all());
+            exit.join().unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// Kept values stay in the list below the next owner's, and a drain takes them all.
+    #[test]
+    fn kept_values_stay_below_the_next_owners() {
+        loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let slot = Arc::new(SharedSlot::new());
+            // SAFETY: the first owner, then its exit.
+            unsafe {
+                slot.publish(counted(&drops));
+                assert!(slot.unpublish(true).is_none());
+            }
+            let owner = thread::spawn({
+                let (slot, drops) = (Arc::clone(&slot), Arc::clone(&drops));
+                // SAFETY: the next owner.
+                move || unsafe { slot.publish(counted(&drops)) }
+            });
+            owner.join().unwrap();
+            let mut walked = 0;
+            let mut node = slot.first();
+            while let Some(at) = node {
+                walked += 1;
+                // SAFETY: no exit or drain runs.
+                node = unsafe { next(at) };
+            }
+            assert_eq!(walked, 2);
+            assert_eq!(slot.take_all().len(), 2);
+        });
+    }
+}
