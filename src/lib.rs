@@ -185,8 +185,7 @@ pub use local_macros::thread_local_struct;
 #[doc(hidden)]
 pub mod __private {
     pub use local_core::{
-        __struct_storage as struct_storage, AccessError, FieldClone, FieldDefault, ProbeNotSend,
-        ProbeSend, SendProbe, StaticAccess, StaticLocal, StaticOptions, StaticSlot, StaticTable,
+        __struct_storage as struct_storage, AccessError, FieldClone, FieldDefault, enter_default,
     };
 }
 

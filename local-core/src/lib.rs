@@ -56,6 +56,7 @@ mod diagnostics;
 mod error;
 mod identity;
 mod local_stack;
+mod recursion;
 mod static_local;
 mod struct_storage;
 mod table;
@@ -67,8 +68,10 @@ pub use diagnostics::{FieldClone, FieldDefault};
 pub use error::AccessError;
 pub use local_stack::{LocalStack, Popped};
 #[doc(hidden)]
+pub use recursion::{DefaultGuard, enter_default};
+#[doc(hidden)]
 pub use static_local::{
-    ProbeNotSend, ProbeSend, ScopedFuture, SendProbe, SendProof, StaticAccess, StaticLocal,
+    ProbeNotSend, ScopedFuture, SendProbe, SendProof, StaticAccess, StaticLocal,
     StaticOptions, StaticSlot, StaticTable,
 };
 pub use thread_local::{IntoIter, IterMut, ThreadLocal};

@@ -525,15 +525,15 @@ impl<T> fmt::Debug for StaticLocal<T> {
     }
 }
 
-/// Evidence that `T: Send`: only [`ProbeSend`] makes one, where `T: Send` holds. The
-/// storage trusts it to let values into contexts, which may move between threads; a
-/// `bool` there would let safe code claim any type is `Send`.
+/// Evidence that `T: Send`: only [`SendProbe::__local_send_proof`] makes one, where
+/// `T: Send` holds. The storage trusts it to let values into contexts, which may move
+/// between threads; a `bool` there would let safe code claim any type is `Send`.
 ///
 /// Neither the probe nor the constructor gives one for a type that is not `Send`:
 ///
 /// ```compile_fail
-/// use local_core::{ProbeSend, SendProbe};
-/// let _ = ProbeSend::<std::rc::Rc<u8>>::is_send(&&SendProbe::<std::rc::Rc<u8>>::NEW);
+/// use local_core::SendProbe;
+/// let _ = SendProbe::<std::rc::Rc<u8>>::__local_send_proof(SendProbe::NEW);
 /// ```
 ///
 /// ```compile_fail
@@ -548,33 +548,48 @@ impl<T> fmt::Debug for SendProof<T> {
     }
 }
 
-/// Tells whether a concrete type is `Send`, for the expansion: autoref specialization.
-/// `(&&SendProbe::<T>::NEW).is_send()` finds [`ProbeSend`] on `&&SendProbe<T>` when
-/// `T: Send`, and otherwise derefs once to [`ProbeNotSend`] on `&SendProbe<T>`.
+/// Tells whether a concrete type is `Send`, for the expansion:
+/// `SendProbe::<T>::NEW.__local_send_proof()`, with [`ProbeNotSend`] imported `as _`.
+///
+/// Both candidates take the probe by value, so method lookup settles at its first step,
+/// where an inherent method beats a trait method: the inherent one when `T: Send`, and
+/// otherwise [`ProbeNotSend`]'s. A user's trait in scope, even one with a blanket impl
+/// and a method of the same name taking `&self`, would only match at the autoref step,
+/// which is never reached; the name is one no one writes by accident.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct SendProbe<T>(PhantomData<fn() -> T>);
+
+impl<T> Clone for SendProbe<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for SendProbe<T> {}
 
 impl<T> SendProbe<T> {
     pub const NEW: Self = SendProbe(PhantomData);
 }
 
-#[doc(hidden)]
-pub trait ProbeSend<T> {
-    fn is_send(&self) -> Option<SendProof<T>>;
-}
-
-impl<T: Send> ProbeSend<T> for &SendProbe<T> {
-    fn is_send(&self) -> Option<SendProof<T>> {
+impl<T: Send> SendProbe<T> {
+    /// `T` is `Send`: the proof.
+    #[inline]
+    #[must_use]
+    pub fn __local_send_proof(self) -> Option<SendProof<T>> {
         Some(SendProof(PhantomData))
     }
 }
 
+/// The fallback of [`SendProbe`]: `T` is not known to be `Send`.
 #[doc(hidden)]
 pub trait ProbeNotSend<T> {
-    fn is_send(&self) -> Option<SendProof<T>> {
+    fn __local_send_proof(self) -> Option<SendProof<T>>;
+}
+
+impl<T> ProbeNotSend<T> for SendProbe<T> {
+    #[inline]
+    fn __local_send_proof(self) -> Option<SendProof<T>> {
         None
     }
 }
-
-impl<T> ProbeNotSend<T> for SendProbe<T> {}

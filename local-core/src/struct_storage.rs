@@ -40,9 +40,10 @@ macro_rules! __struct_storage {
                     table: &TABLE,
                     slot: &SLOT,
                     is_send: || {
-                        #[allow(unused_imports)] // one of the two is used
-                        use $crate::{ProbeNotSend as _, ProbeSend as _};
-                        (&&$crate::SendProbe::<$t>::NEW).is_send()
+                        // Unused when `$t: Send`: the inherent method wins.
+                        #[allow(unused_imports)]
+                        use $crate::ProbeNotSend as _;
+                        $crate::SendProbe::<$t>::NEW.__local_send_proof()
                     },
                     per_thread: $per_thread,
                     inherit: $inherit,

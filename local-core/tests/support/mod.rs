@@ -15,9 +15,9 @@ macro_rules! static_local {
                     table: &TABLE,
                     slot: &SLOT,
                     is_send: || {
-                        #[allow(unused_imports)] // one of the two is used
-                        use local_core::{ProbeNotSend as _, ProbeSend as _};
-                        (&&local_core::SendProbe::<$t>::NEW).is_send()
+                        #[allow(unused_imports)] // unused when `$t: Send`
+                        use local_core::ProbeNotSend as _;
+                        local_core::SendProbe::<$t>::NEW.__local_send_proof()
                     },
                     per_thread: $per_thread,
                     inherit: $inherit,
