@@ -185,7 +185,7 @@ pub use local_macros::thread_local_struct;
 #[doc(hidden)]
 pub mod __private {
     pub use local_core::{
-        __struct_storage as struct_storage, AccessError, FieldClone, FieldDefault, enter_default,
+        __struct_storage as struct_storage, AccessError, FieldDefault, enter_default,
     };
 }
 

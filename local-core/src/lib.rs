@@ -71,7 +71,7 @@ pub use local_stack::{LocalStack, Popped};
 pub use recursion::{DefaultGuard, enter_default};
 #[doc(hidden)]
 pub use static_local::{
-    ProbeNotSend, ScopedFuture, SendProbe, SendProof, StaticAccess, StaticLocal,
-    StaticOptions, StaticSlot, StaticTable,
+    ProbeNotSend, ScopedFuture, SendProbe, SendProof, StaticAccess, StaticLocal, StaticOptions,
+    StaticSlot, StaticTable,
 };
 pub use thread_local::{IntoIter, IterMut, ThreadLocal};
