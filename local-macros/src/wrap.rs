@@ -3,7 +3,7 @@
 //! the spans of the tokens it writes.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::quote_spanned;
 use syn::{Attribute, Ident, Path};
 
 /// How generated code reaches the runtime: every path into `__private` is made here.
@@ -35,15 +35,26 @@ impl Runtime {
     /// The block every expansion goes in: it names the facade once, and carries the
     /// struct's `#[cfg(..)]`, since everything in it refers to the struct.
     pub(crate) fn wrap_in_const(&self, cfgs: &[Attribute], code: TokenStream) -> TokenStream {
-        let alias = Self::alias(Span::call_site());
-        let facade = match &self.krate {
-            Some(path) => quote!(#path),
-            None => quote_spanned!(Span::mixed_site()=> ::local),
+        // A `crate = path` that does not resolve is reported at the user's path.
+        let import = match &self.krate {
+            Some(path) => {
+                let crate_name = path
+                    .segments
+                    .first()
+                    .map_or_else(Span::call_site, |first| first.ident.span());
+                let span = at(crate_name);
+                let alias = Self::alias(span);
+                quote_spanned!(span=> use #path as #alias;)
+            }
+            None => {
+                let alias = Self::alias(Span::call_site());
+                quote_spanned!(Span::mixed_site()=> use ::local as #alias;)
+            }
         };
         quote_spanned! {Span::mixed_site()=>
             #(#cfgs)*
             const _: () = {
-                use #facade as #alias;
+                #import
                 #code
             };
         }
