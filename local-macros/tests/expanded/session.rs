@@ -5,6 +5,7 @@
 pub struct Session {
     value: u32,
     owner: String,
+    #[doc = " Requests served on this thread."]
     pub hits: u64,
 }
 const _: () = {
@@ -128,6 +129,8 @@ const _: () = {
         fn set_owner(__value: String) {
             __THREAD_LOCAL_STRUCT.with_mut(|__this| __this.owner = __value);
         }
+        #[doc = " Requests served on this thread."]
+        #[doc = ""]
         #[doc = "A clone of this thread's `hits` field of [`Session`], building the value first if needed. Needs the field's type to be `Clone`; a field that is not can be read inside [`Session::with`]."]
         #[must_use]
         #[track_caller]
@@ -137,6 +140,8 @@ const _: () = {
         {
             __THREAD_LOCAL_STRUCT.with(|__value| ::core::clone::Clone::clone(&__value.hits))
         }
+        #[doc = " Requests served on this thread."]
+        #[doc = ""]
         #[doc = "Sets this thread's `hits` field of [`Session`], building the value first if needed."]
         #[track_caller]
         pub fn set_hits(__value: u64) {
