@@ -529,6 +529,13 @@ impl<T> fmt::Debug for StaticLocal<T> {
 /// `T: Send` holds. The storage trusts it to let values into contexts, which may move
 /// between threads; a `bool` there would let safe code claim any type is `Send`.
 ///
+/// The probe gives one for a type that is `Send`:
+///
+/// ```
+/// use local_core::SendProbe;
+/// assert!(SendProbe::<u8>::__local_send_proof(SendProbe::NEW).is_some());
+/// ```
+///
 /// Neither the probe nor the constructor gives one for a type that is not `Send`:
 ///
 /// ```compile_fail
