@@ -143,8 +143,31 @@ pub use local_core::{
 /// ```
 ///
 /// The two forms are exclusive. The attribute implements `Default` with the initializer,
-/// so the struct must not derive `Default`, and an `init` function must not call
-/// `Self::default()`, which would call it back forever.
+/// so the struct must not derive `Default`, and an initializer must not call
+/// `Self::default()`, which is the initializer itself: `init = Default::default` (or
+/// `Self::default`, `<Self as Default>::default`, ..) is a compile error, and an `init`
+/// function or an `#[init(..)]` that reaches `Self::default()` panics on first touch with a
+/// message naming the struct, instead of overflowing the stack.
+///
+/// ```should_panic
+/// # use local::thread_local_struct;
+/// #[thread_local_struct(init = Session::new)]
+/// struct Session {
+///     value: u32,
+///     hits: u64,
+/// }
+///
+/// impl Session {
+///     fn new() -> Self {
+///         Session { value: 1, ..Self::default() } // panics: `Session::default()` was called
+///     }                                           // while building a `Session`
+/// }
+/// Session::with(|s| s.hits);
+/// ```
+///
+/// An `#[init(..)]` holds one expression, evaluated before the value exists: it cannot read
+/// other fields (`self`); build such a value in an `init` function. Its tokens are passed
+/// to the compiler as written, which reports a malformed expression at them.
 ///
 /// # Generated functions
 ///
@@ -160,33 +183,79 @@ pub use local_core::{
 /// | `S::replace(v) -> S` | replace it, initializing first if needed, and return the old one |
 /// | `S::take() -> Option<S>` | remove this thread's value; the next touch initializes again |
 /// | `S::is_initialized() -> bool` | does this thread hold a value? |
+/// | `S::scope(v, \|\| ..) -> R` | run the closure with this thread's (or context's) value bound to `v`, the previous one (or its absence) back afterwards, also on unwind: tokio's `sync_scope` |
+/// | `S::scope_async(v, future)` | a future that binds `v` during every poll of `future`: tokio's `scope` |
 /// | `S::field() -> T`, `S::set_field(v)` | per named field, with the field's visibility (the getter needs `T: Clone`) |
 ///
-/// The setter of `r#type` is `set_type`. Getters that need `Clone` do not stop a struct
-/// with a non-`Clone` field from compiling; calling one is the error.
+/// ```
+/// # use local::thread_local_struct;
+/// #[thread_local_struct]
+/// #[derive(Clone)]
+/// struct Request {
+///     #[init(0)]
+///     id: u64,
+/// }
+///
+/// let seen = Request::scope(Request { id: 7 }, Request::id);
+/// assert_eq!((seen, Request::id()), (7, 0));
+/// ```
+///
+/// The setter of `r#type` is `set_type`. A field's doc comments and `#[deprecated]` are
+/// carried onto its getter and setter. Getters are bounded by a plain
+/// `FieldType: Clone` (written `for<'a> FieldType: Clone + 'a`, which makes the bound
+/// one that is checked where the getter is called: every field is `'static`, so it says
+/// nothing more), so a struct with a field that is not `Clone` still compiles and calling
+/// that getter is the error, reported at the field's type; read such a field inside `with`.
+/// In a `#[repr(packed)]` struct a field cannot be borrowed, so its getter needs
+/// `FieldType: Copy` instead.
 ///
 /// # Options
 ///
-/// `#[thread_local_struct(init = path, inherit, per_thread)]`, comma-separated:
-/// `inherit` (needs `Clone + Send`) copies the current value into contexts made by
-/// [`Context::inherit()`](Context::inherit), and `per_thread` keeps a value with its OS
-/// thread whatever context or scope runs.
+/// `#[thread_local_struct(init = path, inherit, per_thread, crate = path)]`,
+/// comma-separated: `init` names a `fn() -> Self` (any path, `<Session as Make>::make`
+/// too); `inherit` (needs `Clone + Send`) copies the current value into contexts made by
+/// [`Context::inherit()`](Context::inherit); `per_thread` keeps a value with its OS thread
+/// whatever context or scope runs; `crate` names this crate where the user renamed the
+/// dependency, as a path (serde's `#[serde(crate = "..")]`):
+///
+/// ```
+/// # extern crate local as my_local;
+/// #[my_local::thread_local_struct(crate = my_local)]
+/// struct Session {
+///     value: u32,
+/// }
+/// assert_eq!(Session::value(), 0);
+/// ```
+///
+/// # Structs as they are written
+///
+/// The struct comes back as written, less `#[init(..)]`: doc comments, `#[repr(..)]`, any
+/// visibility, other derives and their helper attributes (`#[serde(..)]`) stay. A field
+/// under `#[cfg(..)]` that is compiled out has no initializer and no accessors, and
+/// `#[cfg_attr(predicate, init(..))]` gives the field that value where the predicate holds
+/// and `Default` elsewhere. The generated code names everything by absolute path, with
+/// the macro's own edition and hygiene, so it works in any edition from 2015 on, under
+/// `#![no_implicit_prelude]`, in a `#![no_std]` crate that declares `extern crate std`,
+/// and whatever the crate defines (`type bool = u8`, a trait with an `is_send` method in
+/// scope). It triggers none of rustc's or clippy's lints (pedantic and nursery included)
+/// in the user's crate, and a `#[deprecated]` struct gets no warnings from it.
 ///
 /// # Rejected at compile time
 ///
-/// The attribute on anything but a struct with fields; generic parameters; unknown or
-/// repeated options; a malformed or repeated `#[init(..)]`; `#[init]` together with
-/// `init = ..`; a field without `#[init]` whose type is not `Default`; `#[derive(Default)]`;
-/// a field named like a generated function; an `init` function that is not
-/// `fn() -> Self`. Each error points at the tokens to change.
+/// The attribute on anything but a struct with fields; generic parameters; unknown,
+/// repeated or comma-less options; a malformed or repeated `#[init(..)]` (a second one
+/// through `cfg_attr` too); `#[init(..)]` together with `init = ..`; an initializer that
+/// reads `self`; an `init` that names the generated `Default`; a field without `#[init]`
+/// whose type is not `Default`; a field whose type is unsized (`[u8]`, `str`, `dyn
+/// Trait`); `#[derive(Default)]`; a field named like a generated function; an `init`
+/// function that is not `fn() -> Self`. Each is one error, at the tokens to change.
 pub use local_macros::thread_local_struct;
 
 /// Not public API: the one path generated code names runtime items through.
 #[doc(hidden)]
 pub mod __private {
     pub use local_core::{
-        __struct_storage as struct_storage, AccessError, FieldClone, FieldDefault, SendProbe,
-        SendProbeFallback, SendProof, StructLocal, StructSlot,
+        __struct_storage as struct_storage, AccessError, FieldDefault, enter_default,
     };
 }
 

@@ -323,3 +323,133 @@ fn field_accessors_follow_names_and_raw_identifiers() {
     assert_eq!(Odd::r#type(), "other");
     assert_eq!((Odd::_tracker(), Odd::core()), (3, 4));
 }
+
+#[test]
+fn an_init_function_calling_self_default_panics_naming_the_struct() {
+    #[thread_local_struct(init = Recursive::new)]
+    struct Recursive {
+        value: u32,
+        other: u32,
+    }
+
+    impl Recursive {
+        fn new() -> Self {
+            // Invisible to the macro: `Default` is built from this function.
+            Recursive {
+                value: 1,
+                ..Self::default()
+            }
+        }
+    }
+
+    let message =
+        panic_message(catch_unwind(|| Recursive::with(|r| r.value + r.other)).unwrap_err());
+    assert!(
+        message.contains("`Recursive::default()` was called while building a `Recursive`"),
+        "{message}"
+    );
+    // Nothing was stored, and the guard was released: the next touch tries again.
+    assert!(!Recursive::is_initialized());
+    let again = panic_message(catch_unwind(|| Recursive::with(|r| r.value)).unwrap_err());
+    assert!(again.contains("`Recursive::default()`"), "{again}");
+}
+
+#[test]
+fn a_field_initializer_calling_self_default_panics_naming_the_struct() {
+    #[thread_local_struct]
+    struct FieldRecursive {
+        #[init(Self::default().value + 1)]
+        value: u32,
+    }
+
+    let message = panic_message(catch_unwind(FieldRecursive::value).unwrap_err());
+    assert!(
+        message
+            .contains("`FieldRecursive::default()` was called while building a `FieldRecursive`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn default_of_another_struct_inside_an_initializer_is_no_recursion() {
+    #[thread_local_struct]
+    #[derive(Clone)]
+    struct Inner {
+        #[init(2)]
+        value: u32,
+    }
+
+    #[thread_local_struct]
+    struct Outer {
+        #[init(Inner::default().value + Inner::value())]
+        value: u32,
+    }
+
+    assert_eq!(Outer::value(), 4);
+    assert_eq!(Outer::default().value, 4);
+}
+
+#[test]
+fn scope_binds_a_value_and_restores_the_previous_one_also_on_unwind() {
+    #[thread_local_struct]
+    #[derive(Clone)]
+    struct Request {
+        #[init(1)]
+        id: u32,
+    }
+
+    // Unset before: unset after.
+    assert_eq!(Request::scope(Request { id: 5 }, Request::id), 5);
+    assert!(!Request::is_initialized());
+    Request::set_id(2);
+    let inner = Request::scope(Request { id: 7 }, || {
+        Request::set_id(Request::id() + 1);
+        Request::scope(Request { id: 9 }, Request::id) + Request::id()
+    });
+    assert_eq!((inner, Request::id()), (17, 2));
+    let unwound = catch_unwind(|| Request::scope(Request { id: 3 }, || panic!("in scope")));
+    assert_eq!(panic_message(unwound.unwrap_err()), "in scope");
+    assert_eq!(Request::id(), 2);
+}
+
+#[test]
+fn scope_async_binds_the_value_during_every_poll() {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    #[thread_local_struct]
+    struct Task {
+        #[init(0)]
+        id: u32,
+    }
+
+    /// Pending once, so that the scope is left and entered again between polls.
+    struct YieldOnce(bool);
+    impl Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                Poll::Ready(())
+            } else {
+                self.0 = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+
+    let mut future = pin!(Task::scope_async(Task { id: 4 }, async {
+        let before = Task::id();
+        Task::set_id(before + 1);
+        YieldOnce(false).await;
+        (before, Task::id())
+    }));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(future.as_mut().poll(&mut cx).is_pending());
+    // Between polls this thread's own value is back.
+    assert_eq!(Task::id(), 0);
+    Task::set_id(10);
+    assert_eq!(future.as_mut().poll(&mut cx), Poll::Ready((4, 5)));
+    assert_eq!(Task::id(), 10);
+}

@@ -1,8 +1,11 @@
-//! The expansion triggers no lint in a strict user crate: this target denies rustc's and
-//! clippy's pedantic lints, and CI runs clippy over every target with `-D warnings`.
+//! The expansion triggers no lint in a strict user crate: this target denies rustc's
+//! allow-by-default lints that such a crate turns on and clippy's pedantic and nursery
+//! groups, and CI runs clippy over every target with `-D warnings`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs, unused, missing_debug_implementations)]
-#![deny(clippy::all, clippy::pedantic)]
+#![deny(unused_lifetimes, unreachable_pub, unused_qualifications, deprecated)]
+#![deny(rust_2018_idioms, single_use_lifetimes, trivial_casts, unused_results)]
+#![deny(clippy::all, clippy::pedantic, clippy::nursery)]
 
 use local::thread_local_struct;
 
@@ -29,8 +32,8 @@ pub struct Session {
 pub struct Counter(pub u64);
 
 impl Counter {
-    fn start() -> Self {
-        Counter(1)
+    const fn start() -> Self {
+        Self(1)
     }
 }
 
@@ -39,6 +42,43 @@ impl Counter {
 #[derive(Debug)]
 struct Buffer {
     bytes: Vec<u8>,
+}
+
+/// Deprecated: the code generated for it must not warn.
+#[thread_local_struct(inherit)]
+#[deprecated(note = "use `Session`")]
+#[derive(Debug, Clone)]
+pub struct Legacy {
+    /// Deprecated too: its accessors carry the deprecation to their callers.
+    #[deprecated(note = "gone soon")]
+    pub old: u32,
+    /// Compiled out.
+    #[cfg(any())]
+    pub absent: u32,
+    /// Initialized under `cfg_attr`.
+    #[cfg_attr(all(), init(3))]
+    pub present: u32,
+}
+
+/// Packed: getters copy.
+#[thread_local_struct]
+#[repr(C, packed)]
+#[derive(Debug)]
+pub struct Packed {
+    /// A byte.
+    pub small: u8,
+    /// Four bytes, unaligned.
+    pub wide: u32,
+}
+
+#[test]
+#[allow(deprecated)]
+fn strict_crate_uses_the_deprecated_and_packed_structs() {
+    assert_eq!(Legacy::present(), 3);
+    assert_eq!(Legacy::old(), 0);
+    Packed::set_wide(4);
+    assert_eq!(Packed::wide() + u32::from(Packed::small()), 4);
+    assert_eq!(Legacy::scope(Legacy::get(), Legacy::present), 3);
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! Traits the attribute's expansion calls through instead of `Default` and `Clone`, so
-//! that a missing implementation is reported in the user's terms, at the user's tokens.
+//! A trait the attribute's expansion calls through instead of `Default`, so that a
+//! missing implementation is reported in the user's terms, at the user's tokens.
 
 /// `Default::default()` for a field without `#[init(..)]`.
 #[doc(hidden)]
@@ -15,22 +15,5 @@ impl<T: Default> FieldDefault for T {
     #[inline]
     fn field_default() -> Self {
         T::default()
-    }
-}
-
-/// `Clone::clone` for a generated field getter, which returns a copy of the field.
-#[doc(hidden)]
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not `Clone`, so this field's getter cannot return a copy of it",
-    label = "read the field inside the struct's `with(|value| ..)` instead"
-)]
-pub trait FieldClone {
-    fn field_clone(&self) -> Self;
-}
-
-impl<T: Clone> FieldClone for T {
-    #[inline]
-    fn field_clone(&self) -> Self {
-        self.clone()
     }
 }

@@ -79,6 +79,8 @@ mod send_probe;
 mod shared;
 mod shared_slot;
 #[cfg(not(loom))]
+mod recursion;
+#[cfg(not(loom))]
 mod struct_storage;
 #[cfg(not(loom))]
 mod table;
@@ -95,7 +97,7 @@ pub use binding::Scoped;
 pub use context::{Context, InheritLocals, Wrapped, inherit_locals, scope, scope_async};
 #[cfg(not(loom))]
 #[doc(hidden)]
-pub use diagnostics::{FieldClone, FieldDefault};
+pub use diagnostics::FieldDefault;
 #[cfg(not(loom))]
 pub use error::AccessError;
 #[cfg(not(loom))]
@@ -107,5 +109,8 @@ pub use local_stack::{LocalStack, Popped};
 pub use send_probe::{SendProbe, SendProbeFallback, SendProof};
 #[cfg(not(loom))]
 pub use shared::{Read, ReadIter, SharedThreadLocal};
+#[cfg(not(loom))]
+#[doc(hidden)]
+pub use recursion::{DefaultGuard, enter_default};
 #[cfg(not(loom))]
 pub use thread_local::ThreadLocal;

@@ -1,16 +1,21 @@
 //! The `#[thread_local_struct]` attribute of the [`local`](https://docs.rs/local) crate.
-//! Use it through `local`, which documents it; this crate only wires the stages:
-//! `attr` and `ast` read the input, `valid` checks it, `expand` writes the output.
+//! Use it through `local`, which documents it; this crate only wires the stages: `attr`
+//! and `ast` read the input, `valid` checks it, `expand` writes the output (`functions`
+//! describes the generated functions, `wrap` the block around them), and `fallback` writes
+//! the stubs that keep one mistake to one error.
 #![forbid(unsafe_code)]
 
 mod ast;
 mod attr;
+mod errors;
 mod expand;
-#[cfg(test)]
-mod snapshot;
+mod fallback;
+mod functions;
+mod symbol;
 #[cfg(test)]
 mod tests;
 mod valid;
+mod wrap;
 
 use proc_macro::TokenStream;
 

@@ -1,8 +1,11 @@
-//! The rules an input must follow, each broken rule reported at the user's tokens.
+//! The rules an input must follow: one `check_*` per rule, each broken rule reported at
+//! the user's tokens.
 
-use syn::{Fields, GenericParam};
+use syn::{GenericParam, Type};
 
-use crate::ast::{Errors, Input};
+use crate::ast::{Field, Input};
+use crate::errors::Errors;
+use crate::symbol::{DEFAULT_FN, DEFAULT_TRAIT, DERIVE};
 
 /// Names of the functions generated on every thread-local struct; a field cannot take one,
 /// since its getter would have the same name. `default` would shadow `Default::default`.
@@ -16,6 +19,8 @@ pub(crate) const GENERATED: &[&str] = &[
     "replace",
     "take",
     "is_initialized",
+    "scope",
+    "scope_async",
     "default",
 ];
 
@@ -27,6 +32,8 @@ pub(crate) struct Findings {
     pub derives_default: bool,
     /// Per field: its accessors would clash with a generated function.
     pub clashes: Vec<bool>,
+    /// A field's type has no size known at compile time: nothing can take `Self` by value.
+    pub unsized_field: bool,
 }
 
 pub(crate) fn check(input: &Input, errors: &mut Errors) -> Findings {
@@ -34,62 +41,149 @@ pub(crate) fn check(input: &Input, errors: &mut Errors) -> Findings {
         clashes: vec![false; input.fields.len()],
         ..Findings::default()
     };
-    let item = &input.item;
+    check_generics(input, errors);
+    check_where_clause(input, errors);
+    check_has_fields(input, errors);
+    check_field_defaults(input, errors);
+    check_init_exclusive(input, errors);
+    check_init_fn_not_default(input, errors);
+    check_inherit_with_per_thread(input, errors);
+    check_applied_once(input, errors);
+    findings.derives_default = check_no_derived_default(input, errors);
+    findings.unsized_field = check_sized_fields(input, errors);
+    check_names(input, &mut findings.clashes, errors);
+    findings
+}
 
-    if let Some(param) = item.generics.params.first() {
-        let message = match param {
-            GenericParam::Type(_) => {
-                "a thread-local struct cannot have type parameters: each thread's value is \
-                 built by one initializer, for one concrete type"
-            }
-            GenericParam::Lifetime(_) => {
-                "a thread-local struct cannot have lifetime parameters: each thread's value \
-                 lives as long as its thread, so its fields must own their data"
-            }
-            GenericParam::Const(_) => {
-                "a thread-local struct cannot have const parameters: declare one struct for \
-                 each value of the parameter"
-            }
-        };
-        errors.push(syn::Error::new_spanned(&item.generics, message));
-    }
-    if let Some(where_clause) = &item.generics.where_clause {
+fn check_generics(input: &Input, errors: &mut Errors) {
+    let generics = &input.item.generics;
+    let Some(param) = generics.params.first() else {
+        return;
+    };
+    let message = match param {
+        GenericParam::Type(_) => {
+            "a thread-local struct cannot have type parameters: each thread's value is built \
+             by one initializer, for one concrete type"
+        }
+        GenericParam::Lifetime(_) => {
+            "a thread-local struct cannot have lifetime parameters: each thread's value lives \
+             as long as its thread, so its fields must own their data"
+        }
+        GenericParam::Const(_) => {
+            "a thread-local struct cannot have const parameters: declare one struct for each \
+             value of the parameter"
+        }
+    };
+    errors.push(syn::Error::new_spanned(generics, message));
+}
+
+fn check_where_clause(input: &Input, errors: &mut Errors) {
+    if let Some(where_clause) = &input.item.generics.where_clause {
         errors.push(syn::Error::new_spanned(
             where_clause,
             "a thread-local struct cannot have a `where` clause: it has no parameters to bound",
         ));
     }
+}
 
-    if item.fields.is_empty() {
-        let message = "a thread-local struct needs at least one field: with none, there is \
-                       no state to keep per thread";
-        let error = match &item.fields {
-            Fields::Unit => syn::Error::new_spanned(&item.ident, message),
-            fields => syn::Error::new_spanned(fields, message),
-        };
-        errors.push(error);
+fn check_has_fields(input: &Input, errors: &mut Errors) {
+    if !input.fields.is_empty() {
+        return;
     }
-    for field in &item.fields {
-        if let Some((eq, default)) = &field.default {
-            errors.push(syn::Error::new_spanned(
-                quote::quote!(#eq #default),
-                "field default values are not read by `#[thread_local_struct]`: write \
-                 `#[init(expr)]` on the field instead",
-            ));
+    let message = "a thread-local struct needs at least one field: with none, there is no \
+                   state to keep per thread";
+    errors.push(match input.fields_tokens() {
+        Some(fields) => syn::Error::new_spanned(fields, message),
+        None => syn::Error::new_spanned(input.ident(), message),
+    });
+}
+
+fn check_field_defaults(input: &Input, errors: &mut Errors) {
+    for default in input
+        .fields
+        .iter()
+        .filter_map(|field| field.default.as_ref())
+    {
+        errors.push(syn::Error::new_spanned(
+            default,
+            "field default values are not read by `#[thread_local_struct]`: write \
+             `#[init(expr)]` on the field instead",
+        ));
+    }
+}
+
+fn check_init_exclusive(input: &Input, errors: &mut Errors) {
+    if input.options.init.is_none() {
+        return;
+    }
+    for init in input
+        .fields
+        .iter()
+        .filter_map(|field| field.attrs.init.as_ref())
+    {
+        errors.push(syn::Error::new_spanned(
+            &init.spanned,
+            "`#[init(..)]` on a field cannot be combined with \
+             `#[thread_local_struct(init = ..)]`: the function builds the whole value; remove \
+             one of them",
+        ));
+    }
+}
+
+/// `init = Default::default`, in any spelling that names the generated `Default`: it would
+/// call itself. A path that reaches it unseen (an alias) panics at run time instead.
+fn check_init_fn_not_default(input: &Input, errors: &mut Errors) {
+    let Some(init) = &input.options.init else {
+        return;
+    };
+    let path = &init.path;
+    let segments = &path.path.segments;
+    let Some(last) = segments.last() else {
+        return;
+    };
+    if last.ident != DEFAULT_FN {
+        return;
+    }
+    let names_self = |ty: &Type| match ty {
+        Type::Infer(_) => true,
+        Type::Path(ty) => {
+            ty.qself.is_none() && (ty.path.is_ident("Self") || ty.path.is_ident(input.ident()))
         }
-    }
-
-    if input.options.init.is_some() {
-        for init in input.fields.iter().filter_map(|field| field.init.as_ref()) {
-            errors.push(syn::Error::new_spanned(
-                &init.attr,
-                "`#[init(..)]` on a field cannot be combined with \
-                 `#[thread_local_struct(init = ..)]`: the function builds the whole value; \
-                 remove one of them",
-            ));
+        _ => false,
+    };
+    let recursive = match &path.qself {
+        // `<Self as Default>::default`, `<Session>::default`.
+        Some(qself) => {
+            names_self(&qself.ty)
+                && (qself.position == 0
+                    || segments
+                        .iter()
+                        .nth(qself.position - 1)
+                        .is_some_and(|segment| segment.ident == DEFAULT_TRAIT))
         }
+        // `Default::default`, `::core::default::Default::default`, `Self::default`,
+        // `Session::default`.
+        None => {
+            segments.len() >= 2 && {
+                let owner = &segments[segments.len() - 2].ident;
+                owner == DEFAULT_TRAIT || owner == "Self" || owner == input.ident()
+            }
+        }
+    };
+    if recursive {
+        errors.push(syn::Error::new_spanned(
+            path,
+            format_args!(
+                "`init` would call itself: `#[thread_local_struct]` implements `Default` for \
+                 `{ident}` by calling `init`; name a function that builds the value, such as \
+                 `{ident}::new`",
+                ident = input.ident(),
+            ),
+        ));
     }
+}
 
+fn check_inherit_with_per_thread(input: &Input, errors: &mut Errors) {
     if let (Some(inherit), Some(_)) = (&input.options.inherit, &input.options.per_thread) {
         errors.push(syn::Error::new(
             inherit.span(),
@@ -97,35 +191,85 @@ pub(crate) fn check(input: &Input, errors: &mut Errors) -> Findings {
              into a context; remove one of them",
         ));
     }
+}
 
+fn check_applied_once(input: &Input, errors: &mut Errors) {
     for attr in &input.repeated {
         errors.push(syn::Error::new_spanned(
             attr,
             "`#[thread_local_struct]` is applied twice: remove this one",
         ));
     }
-    for attr in &item.attrs {
-        if attr.path().is_ident("derive") {
-            // A derive list that does not parse is the compiler's to report.
-            let _ = attr.parse_nested_meta(|meta| {
-                if meta
-                    .path
-                    .segments
-                    .last()
-                    .is_some_and(|last| last.ident == "Default")
-                {
-                    findings.derives_default = true;
-                    errors.push(syn::Error::new_spanned(
-                        &meta.path,
-                        "remove `Default` from this derive: `#[thread_local_struct]` \
-                         implements `Default` with the struct's initializer",
-                    ));
-                }
-                Ok(())
-            });
+}
+
+/// Returns whether `Default` is derived.
+fn check_no_derived_default(input: &Input, errors: &mut Errors) -> bool {
+    let mut derived = false;
+    for attr in input.item.attrs.iter().filter(|attr| attr.path() == DERIVE) {
+        // A derive list that does not parse is the compiler's to report.
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta
+                .path
+                .segments
+                .last()
+                .is_some_and(|last| last.ident == DEFAULT_TRAIT)
+            {
+                derived = true;
+                errors.push(syn::Error::new_spanned(
+                    &meta.path,
+                    "remove `Default` from this derive: `#[thread_local_struct]` implements \
+                     `Default` with the struct's initializer",
+                ));
+            }
+            Ok(())
+        });
+    }
+    derived
+}
+
+/// A field whose type is unsized as written (`[u8]`, `str`, `dyn Trait`): one error at
+/// the field, not one for each use of the struct by value. Returns whether there is one.
+fn check_sized_fields(input: &Input, errors: &mut Errors) -> bool {
+    let mut found = false;
+    for field in &input.fields {
+        if is_unsized(&field.ty) {
+            found = true;
+            errors.push(syn::Error::new_spanned(
+                &field.ty,
+                "a thread-local struct is stored by value, so every field needs a size known \
+                 at compile time: own the data instead, such as `Vec<u8>`, `String` or \
+                 `Box<dyn Trait>`",
+            ));
         }
     }
+    found
+}
 
+/// Unsized as written: `[T]`, `str`, `dyn Trait`.
+pub(crate) fn is_unsized(ty: &Type) -> bool {
+    match ty {
+        Type::Slice(_) | Type::TraitObject(_) => true,
+        Type::Paren(inner) => is_unsized(&inner.elem),
+        Type::Group(inner) => is_unsized(&inner.elem),
+        Type::Path(path) => {
+            let segments = &path.path.segments;
+            path.qself.is_none()
+                && segments.last().is_some_and(|last| {
+                    last.ident == "str"
+                        && last.arguments.is_none()
+                        && (segments.len() == 1
+                            || segments
+                                .iter()
+                                .nth(segments.len() - 2)
+                                .is_some_and(|owner| owner.ident == "primitive"))
+                })
+        }
+        _ => false,
+    }
+}
+
+/// A field named like a generated function, or like another field's setter.
+fn check_names(input: &Input, clashes: &mut [bool], errors: &mut Errors) {
     let names: Vec<Option<String>> = input
         .fields
         .iter()
@@ -137,8 +281,9 @@ pub(crate) fn check(input: &Input, errors: &mut Errors) -> Findings {
         };
         let clash = if GENERATED.contains(&name.as_str()) {
             Some(format!(
-                "a field named `{name}` clashes with the generated `{}::{name}()`: rename the field",
-                item.ident
+                "a field named `{name}` clashes with the generated `{}::{name}()`: rename the \
+                 field",
+                input.ident()
             ))
         } else {
             names
@@ -153,15 +298,25 @@ pub(crate) fn check(input: &Input, errors: &mut Errors) -> Findings {
                 })
         };
         if let Some(message) = clash {
-            findings.clashes[index] = true;
+            clashes[index] = true;
             errors.push(syn::Error::new(ident.span(), message));
         }
     }
-    findings
 }
 
 /// A field's name as written without `r#`: `r#type` is `type`.
 pub(crate) fn unraw(ident: &syn::Ident) -> String {
     let name = ident.to_string();
     name.strip_prefix("r#").map_or(name.clone(), str::to_owned)
+}
+
+/// The fields that get a getter and a setter: named ones whose names do not clash.
+pub(crate) fn accessible<'a>(
+    fields: &'a [Field],
+    clashes: &'a [bool],
+) -> impl Iterator<Item = (&'a Field, &'a syn::Ident)> {
+    fields
+        .iter()
+        .zip(clashes)
+        .filter_map(|(field, &clash)| Some((field, field.ident.as_ref().filter(|_| !clash)?)))
 }

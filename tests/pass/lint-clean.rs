@@ -6,7 +6,11 @@
     rust_2018_idioms,
     unreachable_pub,
     trivial_casts,
-    unused_qualifications
+    unused_qualifications,
+    unused_lifetimes,
+    single_use_lifetimes,
+    unused_results,
+    deprecated
 )]
 
 use local::thread_local_struct;

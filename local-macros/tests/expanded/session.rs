@@ -5,120 +5,144 @@
 pub struct Session {
     value: u32,
     owner: String,
+    #[doc = " Requests served on this thread."]
     pub hits: u64,
 }
 const _: () = {
-    ::local::__private::struct_storage! { static __THREAD_LOCAL_STRUCT : Session = { init : < Session as :: core :: default :: Default > :: default , per_thread : false , inherit : :: core :: option :: Option :: None , } ; }
+    use :: local as __local;
+    __local::__private::struct_storage! { # [allow (dead_code , non_snake_case , deprecated)] static __THREAD_LOCAL_STRUCT : Session = { init : < Session as :: core :: default :: Default > :: default , per_thread : false , inherit : :: core :: option :: Option :: None , } ; }
+    #[allow(deprecated)]
+    type __ThreadLocalStruct = Session;
     #[automatically_derived]
-    impl ::core::default::Default for Session {
+    impl ::core::default::Default for __ThreadLocalStruct {
         #[doc = r" Builds a value with the struct's thread-local initializer."]
+        #[inline]
         fn default() -> Self {
-            Self {
-                value: 1000,
-                owner: format!("{:?}", std::thread::current().id()),
-                hits: <u64 as ::local::__private::FieldDefault>::field_default(),
-            }
+            let __guard = __local::__private::enter_default::<Self>("Session");
+            let __field_0: u32 = 1000;
+            let __field_1: String = format!("{:?}", std::thread::current().id());
+            let __field_2: u64 = <u64 as __local::__private::FieldDefault>::field_default();
+            #[allow(deprecated)]
+            let __value = Self {
+                value: __field_0,
+                owner: __field_1,
+                hits: __field_2,
+            };
+            __value
         }
     }
     #[automatically_derived]
-    #[allow(dead_code, non_snake_case)]
+    #[allow(dead_code, non_snake_case, deprecated)]
     impl Session {
-        #[doc = "Calls `f` with this thread's [`Session`], initializing it first if needed.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
+        #[doc = "Calls the closure with this thread's [`Session`], building it first if needed, and returns what the closure returns.\n\n# Panics\n\nIf this thread's value is borrowed in a way that conflicts (as a `RefCell` would refuse), if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[inline]
         #[track_caller]
         pub fn with<R>(__f: impl ::core::ops::FnOnce(&Self) -> R) -> R {
             __THREAD_LOCAL_STRUCT.with(__f)
         }
-        #[doc = "Calls `f` with this thread's [`Session`], mutably, initializing it first if needed.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
+        #[doc = "Calls the closure with this thread's [`Session`], mutably, building it first if needed, and returns what the closure returns.\n\n# Panics\n\nIf this thread's value is borrowed in a way that conflicts (as a `RefCell` would refuse), if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[inline]
         #[track_caller]
         pub fn with_mut<R>(__f: impl ::core::ops::FnOnce(&mut Self) -> R) -> R {
             __THREAD_LOCAL_STRUCT.with_mut(__f)
         }
-        #[doc = "Calls `f` with this thread's [`Session`], or returns why it cannot: already mutably borrowed, touched by its own initializer, or the thread is exiting."]
+        #[doc = "Like [`Session::with`], but returns an `AccessError` instead of panicking when the value cannot be reached: already borrowed in a way that conflicts, touched by its own initializer, or destroyed because the thread is exiting."]
         #[inline]
         pub fn try_with<R>(
             __f: impl ::core::ops::FnOnce(&Self) -> R,
-        ) -> ::core::result::Result<R, ::local::__private::AccessError> {
+        ) -> ::core::result::Result<R, __local::__private::AccessError> {
             __THREAD_LOCAL_STRUCT.try_with(__f)
         }
-        #[doc = "Calls `f` with this thread's [`Session`], mutably, or returns why it cannot: already borrowed, touched by its own initializer, or the thread is exiting."]
+        #[doc = "Like [`Session::with_mut`], but returns an `AccessError` instead of panicking when the value cannot be reached: already borrowed in a way that conflicts, touched by its own initializer, or destroyed because the thread is exiting."]
         #[inline]
         pub fn try_with_mut<R>(
             __f: impl ::core::ops::FnOnce(&mut Self) -> R,
-        ) -> ::core::result::Result<R, ::local::__private::AccessError> {
+        ) -> ::core::result::Result<R, __local::__private::AccessError> {
             __THREAD_LOCAL_STRUCT.try_with_mut(__f)
         }
-        #[doc = "A clone of this thread's [`Session`], initializing it first if needed.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
+        #[doc = "Whether this thread holds a [`Session`], built or `set`. Never runs the initializer."]
+        #[must_use]
+        pub fn is_initialized() -> ::core::primitive::bool {
+            __THREAD_LOCAL_STRUCT.is_initialized()
+        }
+        #[doc = "A clone of this thread's [`Session`], building it first if needed. Needs `Session: Clone`.\n\n# Panics\n\nIf this thread's value is borrowed in a way that conflicts (as a `RefCell` would refuse), if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[must_use]
         #[track_caller]
         pub fn get() -> Self
         where
-            for<'__local> Self: ::core::clone::Clone,
+            for<'__local> Self: ::core::clone::Clone + '__local,
         {
             __THREAD_LOCAL_STRUCT.with(::core::clone::Clone::clone)
         }
-        #[doc = "Replaces this thread's [`Session`] without running the initializer.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
+        #[doc = "Replaces this thread's [`Session`] with the given value, without running the initializer; the old value, if any, is dropped.\n\n# Panics\n\nIf this thread's value is borrowed in a way that conflicts (as a `RefCell` would refuse), if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[track_caller]
         pub fn set(__value: Self) {
             __THREAD_LOCAL_STRUCT.set(__value);
         }
-        #[doc = "Replaces this thread's [`Session`], initializing it first if needed, and returns the old value.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
+        #[doc = "Replaces this thread's [`Session`] with the given value, building the old one first if needed, and returns the old one.\n\n# Panics\n\nIf this thread's value is borrowed in a way that conflicts (as a `RefCell` would refuse), if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[track_caller]
         pub fn replace(__value: Self) -> Self {
             __THREAD_LOCAL_STRUCT.replace(__value)
         }
-        #[doc = "Removes this thread's [`Session`]; the next access runs the initializer again.\n\n# Panics\n\nIf the value is already borrowed on this thread in a conflicting way, if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
+        #[doc = "Removes this thread's [`Session`] and returns it, if there was one; the next access builds it again.\n\n# Panics\n\nIf this thread's value is borrowed in a way that conflicts (as a `RefCell` would refuse), if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[track_caller]
         pub fn take() -> ::core::option::Option<Self> {
             __THREAD_LOCAL_STRUCT.take()
         }
-        #[doc = "Does this thread hold a [`Session`] (initialized, or `set`)? Never runs the initializer."]
-        #[must_use]
-        pub fn is_initialized() -> bool {
-            __THREAD_LOCAL_STRUCT.is_initialized()
+        #[doc = "Runs the closure with this thread's (or context's) [`Session`] bound to the given value, then puts the previous value back, or its absence, also if the closure panics; returns what the closure returns. Like tokio's `LocalKey::sync_scope`.\n\n# Panics\n\nIf this thread's value is borrowed in a way that conflicts (as a `RefCell` would refuse), if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
+        #[track_caller]
+        pub fn scope<R>(__value: Self, __f: impl ::core::ops::FnOnce() -> R) -> R {
+            __THREAD_LOCAL_STRUCT.scope(__value, __f)
         }
-        #[doc = "A clone of this thread's `value` field of [`Session`], initializing the value if needed."]
+        #[doc = "Wraps the future so that [`Session`] is bound to the given value during each of its polls, with the previous value back between them: the future's own value, wherever it is polled. Like tokio's `LocalKey::scope`."]
+        pub fn scope_async<F: ::core::future::Future>(
+            __value: Self,
+            __future: F,
+        ) -> impl ::core::future::Future<Output = F::Output> {
+            __THREAD_LOCAL_STRUCT.scope_async(__value, __future)
+        }
+        #[doc = "A clone of this thread's `value` field of [`Session`], building the value first if needed. Needs the field's type to be `Clone`; a field that is not can be read inside [`Session::with`]."]
         #[must_use]
         #[track_caller]
         fn value() -> u32
         where
-            for<'__local> u32: ::local::__private::FieldClone,
+            for<'__local> u32: ::core::clone::Clone + '__local,
         {
-            __THREAD_LOCAL_STRUCT
-                .with(|__value| ::local::__private::FieldClone::field_clone(&__value.value))
+            __THREAD_LOCAL_STRUCT.with(|__value| ::core::clone::Clone::clone(&__value.value))
         }
-        #[doc = "Sets this thread's `value` field of [`Session`], initializing the value if needed."]
+        #[doc = "Sets this thread's `value` field of [`Session`], building the value first if needed."]
         #[track_caller]
         fn set_value(__value: u32) {
             __THREAD_LOCAL_STRUCT.with_mut(|__this| __this.value = __value);
         }
-        #[doc = "A clone of this thread's `owner` field of [`Session`], initializing the value if needed."]
+        #[doc = "A clone of this thread's `owner` field of [`Session`], building the value first if needed. Needs the field's type to be `Clone`; a field that is not can be read inside [`Session::with`]."]
         #[must_use]
         #[track_caller]
         fn owner() -> String
         where
-            for<'__local> String: ::local::__private::FieldClone,
+            for<'__local> String: ::core::clone::Clone + '__local,
         {
-            __THREAD_LOCAL_STRUCT
-                .with(|__value| ::local::__private::FieldClone::field_clone(&__value.owner))
+            __THREAD_LOCAL_STRUCT.with(|__value| ::core::clone::Clone::clone(&__value.owner))
         }
-        #[doc = "Sets this thread's `owner` field of [`Session`], initializing the value if needed."]
+        #[doc = "Sets this thread's `owner` field of [`Session`], building the value first if needed."]
         #[track_caller]
         fn set_owner(__value: String) {
             __THREAD_LOCAL_STRUCT.with_mut(|__this| __this.owner = __value);
         }
-        #[doc = "A clone of this thread's `hits` field of [`Session`], initializing the value if needed."]
+        #[doc = " Requests served on this thread."]
+        #[doc = ""]
+        #[doc = "A clone of this thread's `hits` field of [`Session`], building the value first if needed. Needs the field's type to be `Clone`; a field that is not can be read inside [`Session::with`]."]
         #[must_use]
         #[track_caller]
         pub fn hits() -> u64
         where
-            for<'__local> u64: ::local::__private::FieldClone,
+            for<'__local> u64: ::core::clone::Clone + '__local,
         {
-            __THREAD_LOCAL_STRUCT
-                .with(|__value| ::local::__private::FieldClone::field_clone(&__value.hits))
+            __THREAD_LOCAL_STRUCT.with(|__value| ::core::clone::Clone::clone(&__value.hits))
         }
-        #[doc = "Sets this thread's `hits` field of [`Session`], initializing the value if needed."]
+        #[doc = " Requests served on this thread."]
+        #[doc = ""]
+        #[doc = "Sets this thread's `hits` field of [`Session`], building the value first if needed."]
         #[track_caller]
         pub fn set_hits(__value: u64) {
             __THREAD_LOCAL_STRUCT.with_mut(|__this| __this.hits = __value);

@@ -13,6 +13,7 @@ pub struct Session {
     value: u32,
     #[init(format!("{:?}", std::thread::current().id()))]
     owner: String,
+    /// Requests served on this thread.
     pub hits: u64,
 }
 "#;

@@ -1,0 +1,8 @@
+use local::thread_local_struct;
+
+#[thread_local_struct(crate = "local")]
+pub struct Session {
+    value: u32,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use local::thread_local_struct;
+
+#[thread_local_struct]
+pub struct Name {
+    text: str,
+}
+
+fn main() {}
