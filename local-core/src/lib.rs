@@ -74,12 +74,12 @@ mod iter;
 mod local_stack;
 mod reclaim;
 #[cfg(not(loom))]
+mod recursion;
+#[cfg(not(loom))]
 mod send_probe;
 #[cfg(not(loom))]
 mod shared;
 mod shared_slot;
-#[cfg(not(loom))]
-mod recursion;
 #[cfg(not(loom))]
 mod struct_storage;
 #[cfg(not(loom))]
@@ -106,11 +106,11 @@ pub use iter::{IntoIter, IterMut};
 pub use local_stack::{LocalStack, Popped};
 #[cfg(not(loom))]
 #[doc(hidden)]
+pub use recursion::{DefaultGuard, enter_default};
+#[cfg(not(loom))]
+#[doc(hidden)]
 pub use send_probe::{SendProbe, SendProbeFallback, SendProof};
 #[cfg(not(loom))]
 pub use shared::{Read, ReadIter, SharedThreadLocal};
-#[cfg(not(loom))]
-#[doc(hidden)]
-pub use recursion::{DefaultGuard, enter_default};
 #[cfg(not(loom))]
 pub use thread_local::ThreadLocal;
