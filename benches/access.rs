@@ -14,7 +14,15 @@
 //! | `context` | `inside`, `outside` | attribute `with_mut` inside a context vs outside ≤ 2× |
 //! | `context_enter_leave` | `{context_run, scope}/{1_local, 1000_locals}` | enter + leave with 1,000 locals touched vs 1 ≤ 1.5× |
 //! | `first_touch` | `ours`, `thread_local_crate` | first touch on a new thread (threads alive together) ≤ 2× |
-//! | `first_touch_spawn` | `ours`, `thread_local_crate` | the same ≤ 2×, timed from before spawning the threads (the spawns dominate) |
+//! | `first_touch_spawn` | `ours`, `thread_local_crate` | the same, timed from before spawning the threads (the spawns dominate) |
+//! | `attribute_separate_call` | `ours`, `std` | each access in its own non-inlined function ≤ 1.2× |
+//! | `thread_local_separate_call` | `ours`, `thread_local_crate` | the same for `ThreadLocal` ≤ 1.0× |
+//! | `context_thread_local` | `inside`, `outside` | `ThreadLocal::with_mut` inside a context vs outside ≤ 1.5× |
+//! | `context_lifecycle` | `{attribute, thread_local, scope_attribute}`, `tokio_sync_scope` | create + run + touch one local + drop ≤ 4× of tokio's `sync_scope` + `get` |
+//! | `context_lifecycle_threads` | `{attribute, thread_local}/{1_thread, 2_threads}` | the same, 2 threads concurrently, per op ≤ 1.2× of 1 thread |
+//! | `bind` | `attribute`, `thread_local`, `tokio_sync_scope` | `Session::scope(v, f)` ≤ 1.5× of tokio's `sync_scope(v, f)` |
+//! | `live_read` | `ours`, `thread_local_crate` | summing 8 live threads' counters ≤ 1.5× of the crate's `iter` |
+//! | `live_increment` | `ours`, `thread_local_crate` | a worker's increment ≤ 1.2× of the crate's `get_or_default().fetch_add` |
 //!
 //! Every figure is the time of one access (one enter + leave, one first touch). Multi-thread
 //! figures are per operation per thread: the wall time of `iters` operations done by each
@@ -29,13 +37,14 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc;
 use std::sync::{Barrier, Mutex};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
-use local::{Context, ThreadLocal, thread_local_struct};
+use local::{Context, SharedThreadLocal, ThreadLocal, thread_local_struct};
 
 /// Threads spawned per batch by the first-touch benches: all alive together.
 const FIRST_TOUCH_THREADS: usize = 8;
@@ -407,6 +416,196 @@ fn first_touch_groups(c: &mut Criterion) {
     }
 }
 
+/// Each access in a function of its own that is never inlined: code outside a hot loop,
+/// where nothing is hoisted out of the access.
+#[inline(never)]
+fn ours_attribute_call() -> u64 {
+    ours_attribute()
+}
+
+#[inline(never)]
+fn std_thread_local_call() -> u64 {
+    std_thread_local()
+}
+
+#[inline(never)]
+fn ours_thread_local_call(local: &ThreadLocal<u64>) -> u64 {
+    ours_thread_local(local)
+}
+
+#[inline(never)]
+fn thread_local_crate_call(local: &thread_local::ThreadLocal<RefCell<u64>>) -> u64 {
+    thread_local_crate(local)
+}
+
+fn separate_calls(c: &mut Criterion) {
+    let mut group = c.benchmark_group("attribute_separate_call");
+    ours_attribute_call();
+    std_thread_local_call();
+    group.bench_function("ours", |b| b.iter(ours_attribute_call));
+    group.bench_function("std", |b| b.iter(std_thread_local_call));
+    group.finish();
+
+    let mut group = c.benchmark_group("thread_local_separate_call");
+    let ours = ThreadLocal::<u64>::new();
+    let peer = thread_local::ThreadLocal::<RefCell<u64>>::new();
+    ours_thread_local_call(&ours);
+    thread_local_crate_call(&peer);
+    group.bench_function("ours", |b| {
+        b.iter(|| ours_thread_local_call(black_box(&ours)))
+    });
+    group.bench_function("thread_local_crate", |b| {
+        b.iter(|| thread_local_crate_call(black_box(&peer)))
+    });
+    group.finish();
+}
+
+fn context_thread_local(c: &mut Criterion) {
+    let mut group = c.benchmark_group("context_thread_local");
+    let local = ThreadLocal::<u64>::new();
+    let mut ctx = Context::new();
+    ours_thread_local(&local);
+    ctx.run(|| ours_thread_local(&local));
+    group.bench_function("inside", |b| {
+        ctx.run(|| b.iter(|| ours_thread_local(black_box(&local))))
+    });
+    group.bench_function("outside", |b| {
+        b.iter(|| ours_thread_local(black_box(&local)))
+    });
+    group.finish();
+}
+
+tokio::task_local! {
+    static TASK: u64;
+}
+
+/// tokio's task-local: bind a value for a call and read it, the peer of a context's life.
+#[inline(always)]
+fn tokio_sync_scope() -> u64 {
+    TASK.sync_scope(black_box(1), || TASK.get())
+}
+
+/// A context made, entered, one attribute struct touched in it, and dropped.
+#[inline(always)]
+fn context_with_attribute() -> u64 {
+    let mut ctx = Context::new();
+    ctx.run(ours_attribute)
+}
+
+/// The same with a `ThreadLocal`.
+#[inline(always)]
+fn context_with_thread_local(local: &ThreadLocal<u64>) -> u64 {
+    let mut ctx = Context::new();
+    ctx.run(|| ours_thread_local(local))
+}
+
+/// A pooled worker's job: a scope, one attribute struct touched in it.
+#[inline(always)]
+fn scope_with_attribute() -> u64 {
+    local::scope(ours_attribute)
+}
+
+fn context_lifecycle(c: &mut Criterion) {
+    let mut group = c.benchmark_group("context_lifecycle");
+    let local = ThreadLocal::<u64>::new();
+    ours_attribute();
+    ours_thread_local(&local);
+    group.bench_function("attribute", |b| b.iter(context_with_attribute));
+    group.bench_function("thread_local", |b| {
+        b.iter(|| context_with_thread_local(black_box(&local)))
+    });
+    group.bench_function("scope_attribute", |b| b.iter(scope_with_attribute));
+    group.bench_function("tokio_sync_scope", |b| b.iter(tokio_sync_scope));
+    group.finish();
+
+    let mut group = c.benchmark_group("context_lifecycle_threads");
+    for (threads, name) in [(1, "1_thread"), (2, "2_threads")] {
+        group.bench_function(BenchmarkId::new("attribute", name), |b| {
+            b.iter_custom(|iters| time_threads(threads, iters, context_with_attribute))
+        });
+        group.bench_function(BenchmarkId::new("thread_local", name), |b| {
+            b.iter_custom(|iters| {
+                time_threads(threads, iters, || {
+                    context_with_thread_local(black_box(&local))
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+fn bind(c: &mut Criterion) {
+    let mut group = c.benchmark_group("bind");
+    let local = ThreadLocal::<u64>::new();
+    ours_attribute();
+    ours_thread_local(&local);
+    group.bench_function("attribute", |b| {
+        b.iter(|| Counter::scope(Counter { n: black_box(1) }, || Counter::with(|c| c.n)))
+    });
+    group.bench_function("thread_local", |b| {
+        b.iter(|| {
+            let local = black_box(&local);
+            local.scope(black_box(1), || local.with(|n| *n))
+        })
+    });
+    group.bench_function("tokio_sync_scope", |b| b.iter(tokio_sync_scope));
+    group.finish();
+}
+
+/// Live threads parked while they hold their counters, for the live-read benches.
+const LIVE_THREADS: usize = 8;
+
+fn live_reads(c: &mut Criterion) {
+    let ours = SharedThreadLocal::<AtomicU64>::new();
+    let peer = thread_local::ThreadLocal::<AtomicU64>::new();
+    let touched = Barrier::new(LIVE_THREADS + 1);
+    let done = Barrier::new(LIVE_THREADS + 1);
+    thread::scope(|s| {
+        for _ in 0..LIVE_THREADS {
+            s.spawn(|| {
+                ours.with(|n| n.fetch_add(1, Relaxed));
+                peer.get_or_default().fetch_add(1, Relaxed);
+                touched.wait();
+                done.wait(); // alive while the reader sums
+            });
+        }
+        touched.wait();
+        let mut group = c.benchmark_group("live_read");
+        group.bench_function("ours", |b| {
+            b.iter(|| {
+                black_box(&ours)
+                    .read()
+                    .iter()
+                    .map(|n| n.load(Relaxed))
+                    .sum::<u64>()
+            })
+        });
+        group.bench_function("thread_local_crate", |b| {
+            b.iter(|| {
+                black_box(&peer)
+                    .iter()
+                    .map(|n| n.load(Relaxed))
+                    .sum::<u64>()
+            })
+        });
+        group.finish();
+        done.wait();
+    });
+
+    let mut group = c.benchmark_group("live_increment");
+    let ours = SharedThreadLocal::<AtomicU64>::new();
+    let peer = thread_local::ThreadLocal::<AtomicU64>::new();
+    ours.with(|n| n.fetch_add(1, Relaxed));
+    peer.get_or_default().fetch_add(1, Relaxed);
+    group.bench_function("ours", |b| {
+        b.iter(|| black_box(&ours).with(|n| n.fetch_add(1, Relaxed)))
+    });
+    group.bench_function("thread_local_crate", |b| {
+        b.iter(|| black_box(&peer).get_or_default().fetch_add(1, Relaxed))
+    });
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -418,7 +617,8 @@ fn config() -> Criterion {
 criterion_group! {
     name = access;
     config = config();
-    targets = attribute_with_mut, thread_local_with_mut, locked_map, context,
-        context_enter_leave, first_touch_groups
+    targets = attribute_with_mut, thread_local_with_mut, separate_calls, locked_map, context,
+        context_thread_local, context_enter_leave, context_lifecycle, bind, live_reads,
+        first_touch_groups
 }
 criterion_main!(access);

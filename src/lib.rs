@@ -102,8 +102,8 @@
 #![warn(missing_docs)]
 
 pub use local_core::{
-    AccessError, Context, InheritLocals, IntoIter, IterMut, LocalStack, Popped, Scoped,
-    ThreadLocal, Wrapped, inherit_locals, scope, scope_async,
+    AccessError, Context, InheritLocals, IntoIter, IterMut, LocalStack, Popped, Read, ReadIter,
+    Scoped, SharedThreadLocal, ThreadLocal, Wrapped, inherit_locals, scope, scope_async,
 };
 
 /// Gives every thread its own value of the struct, built on that thread by the struct's

@@ -17,7 +17,7 @@ use std::thread::LocalKey;
 
 use crate::AccessError;
 use crate::binding::{Bind, Bound, Scoped};
-use crate::context::{Header, Kind, Values, drop_node, inherit_node};
+use crate::context::{Header, InlineRoom, Kind, Values, drop_inline, drop_node, inherit};
 use crate::current;
 use crate::entry::{Entry, Status};
 use crate::error::or_fail;
@@ -280,11 +280,16 @@ unsafe impl<T: 'static> Kind for StructLocal<T> {
         unsafe { drop_node::<T>(node) }
     }
 
-    unsafe fn inherit_node(&'static self, node: NonNull<Header>, into: &Values) {
+    unsafe fn drop_inline(&self, entry: NonNull<InlineRoom>) {
+        // SAFETY: the caller's duty, for an `Entry<T>`.
+        unsafe { drop_inline::<T>(entry) }
+    }
+
+    unsafe fn inherit(&'static self, from: &Values, key: usize, into: &Values) {
         // `into` is a `Context`, which may move between threads: `Send` values only.
         if let (Some(clone), Some(_)) = (self.inherit, (self.send)()) {
-            // SAFETY: the caller's duty, for a `Node<T>`.
-            unsafe { inherit_node::<T>(node, into, clone) }
+            // SAFETY: the caller's duty: `key` is this storage's.
+            unsafe { inherit::<T>(from, key, self, into, clone) }
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::ptr::{self, NonNull};
 
-use crate::sync::{AtomicPtr, Ordering};
+use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 
 /// Buckets per instance: enough for every index below [`MAX_INDEX`].
 pub(crate) const BUCKETS: usize = usize::BITS as usize;
@@ -67,6 +67,9 @@ pub(crate) struct CachePadded<T>(pub(crate) T);
 /// One instance's buckets of `E`.
 pub(crate) struct Buckets<E> {
     buckets: [AtomicPtr<E>; BUCKETS],
+    /// Buckets below this may be allocated, none above: walks stop here instead of
+    /// checking every bucket.
+    allocated: AtomicUsize,
 }
 
 impl<E> Buckets<E> {
@@ -74,6 +77,7 @@ impl<E> Buckets<E> {
     pub(crate) const fn new() -> Self {
         Buckets {
             buckets: [const { AtomicPtr::new(ptr::null_mut()) }; BUCKETS],
+            allocated: AtomicUsize::new(0),
         }
     }
 
@@ -81,6 +85,7 @@ impl<E> Buckets<E> {
     pub(crate) fn new() -> Self {
         Buckets {
             buckets: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            allocated: AtomicUsize::new(0),
         }
     }
 
@@ -108,7 +113,10 @@ impl<E> Buckets<E> {
             Ordering::AcqRel,
             Ordering::Acquire,
         ) {
-            Ok(_) => fresh,
+            Ok(_) => {
+                self.allocated.fetch_max(bucket + 1, Ordering::AcqRel);
+                fresh
+            }
             Err(installed) => {
                 // SAFETY: `fresh` was allocated just above for this bucket and never
                 // shared: another thread installed its own first.
@@ -118,6 +126,12 @@ impl<E> Buckets<E> {
         };
         // SAFETY: as in `get`.
         unsafe { &*entries.add(position.offset) }
+    }
+
+    /// The buckets a walk needs to visit: `0..allocated()`. One allocated meanwhile may be
+    /// missed, as a thread that starts during the walk may.
+    pub(crate) fn allocated(&self) -> usize {
+        self.allocated.load(Ordering::Acquire)
     }
 
     /// Bucket `bucket`'s entries, if it is allocated.
@@ -130,7 +144,7 @@ impl<E> Buckets<E> {
 
     /// Every allocated entry, with its thread index.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &E)> {
-        (0..BUCKETS).flat_map(move |bucket| {
+        (0..self.allocated()).flat_map(move |bucket| {
             let entries = self.buckets[bucket].load(Ordering::Acquire);
             let len = if entries.is_null() {
                 0

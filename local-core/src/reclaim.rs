@@ -10,11 +10,13 @@
 //! drops what is parked. A stream of readers that always overlap keeps parked values until
 //! the first gap.
 
-use crate::sync::{AtomicUsize, Mutex, Ordering, fence, lock};
+use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering, fence, lock};
 
 pub(crate) struct Reclaim<T> {
     readers: AtomicUsize,
     parked: Mutex<Vec<T>>,
+    /// Something may be parked: the last reader out takes the lock only then.
+    any_parked: AtomicBool,
 }
 
 impl<T> Reclaim<T> {
@@ -23,6 +25,7 @@ impl<T> Reclaim<T> {
         Reclaim {
             readers: AtomicUsize::new(0),
             parked: Mutex::new(Vec::new()),
+            any_parked: AtomicBool::new(false),
         }
     }
 
@@ -31,6 +34,7 @@ impl<T> Reclaim<T> {
         Reclaim {
             readers: AtomicUsize::new(0),
             parked: Mutex::new(Vec::new()),
+            any_parked: AtomicBool::new(false),
         }
     }
 
@@ -51,6 +55,7 @@ impl<T> Reclaim<T> {
         }
         let mut parked = lock(&self.parked);
         parked.push(value);
+        self.any_parked.store(true, Ordering::SeqCst);
         self.collect(&mut parked)
     }
 
@@ -58,6 +63,7 @@ impl<T> Reclaim<T> {
     /// exit and a retire do not both miss the count's zero.
     fn collect(&self, parked: &mut Vec<T>) -> Vec<T> {
         if self.readers.load(Ordering::SeqCst) == 0 {
+            self.any_parked.store(false, Ordering::SeqCst);
             std::mem::take(parked)
         } else {
             Vec::new()
@@ -82,6 +88,12 @@ impl<T> Reader<'_, T> {
         if reclaim.readers.fetch_sub(1, Ordering::SeqCst) != 1 {
             return Vec::new();
         }
+        // Without a fence, this and `retire`'s check of the count may both miss the other:
+        // the value then stays parked until the next reader out or a `&mut` path, never
+        // dropped early.
+        if !reclaim.any_parked.load(Ordering::SeqCst) {
+            return Vec::new();
+        }
         let mut parked = lock(&reclaim.parked);
         reclaim.collect(&mut parked)
     }
@@ -98,7 +110,7 @@ impl<T> Drop for Reader<'_, T> {
 #[cfg(all(test, loom))]
 mod tests {
     use super::*;
-    use crate::sync::{Arc, AtomicBool, AtomicPtr};
+    use crate::sync::{Arc, AtomicPtr};
     use loom::thread;
 
     /// A value that knows whether it was dropped.

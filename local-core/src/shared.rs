@@ -451,10 +451,8 @@ impl<T> SharedTable<T> {
     /// reader, no owner access); an exit running meanwhile finds its node gone.
     fn drain(&self) -> Vec<T> {
         let mut values = Vec::new();
-        for bucket in 0..crate::buckets::BUCKETS {
-            for entry in self.entries.bucket(bucket).into_iter().flatten() {
-                values.extend(entry.slot.take_all());
-            }
+        for (_, entry) in self.entries.iter() {
+            values.extend(entry.slot.take_all());
         }
         values.extend(self.reclaim.drain().into_iter().map(|node| node.0.value));
         values
@@ -542,7 +540,7 @@ impl<T> Cursor<T> {
                     self.node = entries[self.offset].slot.first();
                     self.offset += 1;
                 }
-                _ if self.bucket + 1 < crate::buckets::BUCKETS => {
+                _ if self.bucket + 1 < table.entries.allocated() => {
                     self.bucket += 1;
                     self.offset = 0;
                 }

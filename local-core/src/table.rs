@@ -13,7 +13,7 @@
 //! Every function here moves values in or out under the lock and drops them after it.
 
 use std::cell::Cell;
-use std::ptr;
+use std::ptr::{self, NonNull};
 
 use crate::AccessError;
 use crate::buckets::{Buckets, CachePadded, Position};
@@ -40,17 +40,18 @@ pub(crate) struct ThreadEntry<T> {
     drained: Cell<bool>,
 }
 
-/// The last context node a thread found for one local.
+/// The last entry a thread found for one local in the frame it runs.
 pub(crate) struct Cache<T> {
     tag: Cell<u64>,
-    entry: Cell<*const Entry<T>>,
+    /// Dangling until `set`: never read before, since no frame entry has the tag `0`.
+    entry: Cell<NonNull<Entry<T>>>,
 }
 
 impl<T> Cache<T> {
     pub(crate) const fn new() -> Self {
         Cache {
             tag: Cell::new(0),
-            entry: Cell::new(ptr::null()),
+            entry: Cell::new(NonNull::dangling()),
         }
     }
 
@@ -61,15 +62,16 @@ impl<T> Cache<T> {
             return None;
         }
         // SAFETY: set by `set` for the frame entry `tag`, which is current (the caller read
-        // it from `current::tag`). Tags are unique in the process, and a frame's nodes live
-        // until the frame is dropped, which cannot happen while it is current.
-        Some(unsafe { &*self.entry.get() })
+        // it from `current::tag`). Tags are unique in the process, and a frame's entries
+        // live, in place, until the frame is dropped, which cannot happen (nor can it move)
+        // while it is current.
+        Some(unsafe { self.entry.get().as_ref() })
     }
 
-    /// Caches `entry`, a node of the frame entered under `tag`.
+    /// Caches `entry`, of the frame entered under `tag`.
     pub(crate) fn set(&self, tag: u64, entry: &Entry<T>) {
         self.tag.set(tag);
-        self.entry.set(entry);
+        self.entry.set(NonNull::from(entry));
     }
 }
 

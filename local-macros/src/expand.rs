@@ -112,6 +112,7 @@ fn default_impl(input: &Input, runtime: &Runtime) -> TokenStream {
     let name = unraw(ident);
     let enter_default = runtime.private(Span::call_site(), "enter_default");
     let guard = Ident::new("__guard", Span::mixed_site());
+    let building = Ident::new("__BUILDING", Span::mixed_site());
     let built = match &input.options.init {
         Some(init) => {
             let function = Ident::new("__init", Span::mixed_site());
@@ -158,7 +159,11 @@ fn default_impl(input: &Input, runtime: &Runtime) -> TokenStream {
             fn default() -> Self {
                 // An initializer that calls `Self::default()` panics here, naming the
                 // struct, instead of overflowing the stack.
-                let #guard = #enter_default::<Self>(#name);
+                ::std::thread_local! {
+                    static #building: ::core::cell::Cell<::core::primitive::bool> =
+                        const { ::core::cell::Cell::new(false) };
+                }
+                let #guard = #enter_default(&#building, #name);
                 #built
             }
         }

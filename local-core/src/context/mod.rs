@@ -12,7 +12,9 @@ use crate::exit;
 
 mod values;
 
-pub(crate) use values::{Header, Inherited, Kind, Plain, Values, drop_node, inherit_node};
+pub(crate) use values::{
+    Header, Inherited, InlineRoom, Kind, Plain, Values, drop_inline, drop_node, inherit,
+};
 
 /// Runs `f` with fresh values for every local: the outer values are back afterwards, and
 /// the values `f` created are dropped when it returns (or unwinds).

@@ -18,7 +18,8 @@ const _: () = {
         #[doc = r" Builds a value with the struct's thread-local initializer."]
         #[inline]
         fn default() -> Self {
-            let __guard = __local::__private::enter_default::<Self>("Session");
+            ::std::thread_local! { static __BUILDING : :: core :: cell :: Cell < :: core :: primitive :: bool > = const { :: core :: cell :: Cell :: new (false) } ; }
+            let __guard = __local::__private::enter_default(&__BUILDING, "Session");
             let __field_0: u32 = 1000;
             let __field_1: String = format!("{:?}", std::thread::current().id());
             let __field_2: u64 = <u64 as __local::__private::FieldDefault>::field_default();
