@@ -67,7 +67,8 @@ fn main() {
     locals.iter().for_each(|local| local.set(0));
     Request::set_id(0);
 
-    let cases: [(&str, Box<dyn Fn(usize) -> Context>); 2] = [
+    type MakeContext<'a> = Box<dyn Fn(usize) -> Context + 'a>;
+    let cases: [(&str, MakeContext); 2] = [
         (
             "thread_local",
             Box::new(|i| {
