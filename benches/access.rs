@@ -23,6 +23,7 @@
 //! | `bind` | `attribute`, `thread_local`, `tokio_sync_scope` | `Session::scope(v, f)` ≤ 1.5× of tokio's `sync_scope(v, f)` |
 //! | `live_read` | `ours`, `thread_local_crate` | summing 8 live threads' counters ≤ 1.5× of the crate's `iter` |
 //! | `live_increment` | `ours`, `thread_local_crate` | a worker's increment ≤ 1.2× of the crate's `get_or_default().fetch_add` |
+//! | `stack_first_touch` | `{new, with_capacity}/{push_1, push_8}` | would a `with_capacity` for `LocalStack` help its first touch? (no bar: a measurement) |
 //!
 //! Every figure is the time of one access (one enter + leave, one first touch). Multi-thread
 //! figures are per operation per thread: the wall time of `iters` operations done by each
@@ -44,7 +45,7 @@ use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
-use local::{Context, SharedThreadLocal, ThreadLocal, thread_local_struct};
+use local::{Context, LocalStack, SharedThreadLocal, ThreadLocal, thread_local_struct};
 
 /// Threads spawned per batch by the first-touch benches: all alive together.
 const FIRST_TOUCH_THREADS: usize = 8;
@@ -606,6 +607,34 @@ fn live_reads(c: &mut Criterion) {
     group.finish();
 }
 
+/// A fresh stack's first pushes on this thread: what `LocalStack::new` does (a `Vec` that
+/// grows), against a vector sized up front, as a `with_capacity` would make it.
+fn stack_first_touch(c: &mut Criterion) {
+    let mut group = c.benchmark_group("stack_first_touch");
+    for pushes in [1u64, 8] {
+        let name = format!("push_{pushes}");
+        group.bench_function(BenchmarkId::new("new", &name), |b| {
+            b.iter(|| {
+                let stack = LocalStack::new();
+                for n in 0..pushes {
+                    stack.push(black_box(n));
+                }
+                stack.len()
+            })
+        });
+        group.bench_function(BenchmarkId::new("with_capacity", &name), |b| {
+            b.iter(|| {
+                let stack = ThreadLocal::with_init(|| Vec::with_capacity(8));
+                for n in 0..pushes {
+                    stack.with_mut(|v: &mut Vec<(u64, u64)>| v.push((0, black_box(n))));
+                }
+                stack.with(Vec::len)
+            })
+        });
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -619,6 +648,6 @@ criterion_group! {
     config = config();
     targets = attribute_with_mut, thread_local_with_mut, separate_calls, locked_map, context,
         context_thread_local, context_enter_leave, context_lifecycle, bind, live_reads,
-        first_touch_groups
+        stack_first_touch, first_touch_groups
 }
 criterion_main!(access);

@@ -28,19 +28,21 @@
 //! assert_eq!(Session::hits(), 1);
 //! ```
 //!
-//! # What there is
+//! # Which one to use
 //!
-//! - [`#[thread_local_struct]`](thread_local_struct): one value of the struct per thread,
-//!   reached through generated functions (`Session::with`, `Session::with_mut`, per-field
-//!   getters and setters, ...).
-//! - [`ThreadLocal<T>`](ThreadLocal): any number of independent per-thread values, created
-//!   at run time, like `threading.local()` objects. A struct with the attribute is
-//!   `Default` (built by its initializer), so `ThreadLocal::<Session>::new()` gives
-//!   instances of it too.
+//! | you want | use |
+//! |---|---|
+//! | one value of a struct per thread, declared once | [`#[thread_local_struct]`](thread_local_struct): `Session::with`, `with_mut`, per-field getters and setters |
+//! | any number of per-thread values, made at run time (`threading.local()` objects) | [`ThreadLocal<T>`](ThreadLocal) (a `static` too: `new` is `const`) |
+//! | other threads reading every thread's value while it runs (sharded counters) | [`SharedThreadLocal<T>`](SharedThreadLocal), read with [`read`](SharedThreadLocal::read) |
+//! | a pooled worker's job that starts clean | [`local::scope(\|\| job())`](scope) |
+//! | a resumable set of values (a greenlet), or an async task's own values | [`Context`], [`scope_async`], [`Context::wrap`] |
+//! | one value bound for one call or one future | `Session::scope(v, \|\| ..)`, `Session::scope_async(v, fut)`, [`ThreadLocal::scope`] |
+//! | a child thread or task that starts from the parent's values | [`Context::inherit`], [`fut.inherit_locals()`](InheritLocals), [`inherit_locals(f)`](inherit_locals) |
+//! | Flask's request stack | [`LocalStack<T>`](LocalStack) |
 //!
-//! - [`scope`], [`Context`], [`scope_async`]: fresh values for every local at once, for a
-//!   job, a greenlet-like context or an async task (below).
-//! - [`LocalStack<T>`](LocalStack): a per-thread, per-context stack, Flask's request stack.
+//! A struct with the attribute is `Default` (built by its initializer), so
+//! `ThreadLocal::<Session>::new()` gives independent instances of it too.
 //!
 //! # Contexts: jobs, greenlets and tasks
 //!
@@ -99,6 +101,27 @@
 //!   initializer touches its own value or a thread-local destructor runs after this
 //!   library's.
 //! - A struct whose fields are not `Send` (an `Rc`) works as a per-thread value.
+//!
+//! # Coming from the `thread_local` crate
+//!
+//! `ThreadLocal` keeps the crate's shape and adds drop-on-exit: a thread's value is dropped
+//! when the thread exits (the crate keeps it until `clear` or drop, then gives it to the
+//! next thread that reuses the id); for totals summed after the workers are gone, use
+//! [`retain_on_exit`](ThreadLocal::retain_on_exit). Accesses are closures, so that no
+//! reference outlives the thread's own access.
+//!
+//! | `thread_local` crate | `local` |
+//! |---|---|
+//! | `ThreadLocal::new()` (`const`) | [`ThreadLocal::new()`](ThreadLocal::new) (`const`, `T: Default`), or [`ThreadLocal::with_init(f)`](ThreadLocal::with_init) (`const`; `f` may borrow) |
+//! | `tl.get_or(f)` → `&T` | `ThreadLocal::with_init(f)`, then `tl.with(\|v\| ..)` |
+//! | `tl.get_or_default()` | `ThreadLocal::new()`, then `tl.with(\|v\| ..)` |
+//! | `tl.get_or_try(f)?` | [`tl.try_init(f)?`](ThreadLocal::try_init), then `tl.with(\|v\| ..)` |
+//! | `tl.get()` → `Option<&T>` | [`tl.is_initialized()`](ThreadLocal::is_initialized), [`tl.try_with(\|v\| ..)`](ThreadLocal::try_with) |
+//! | `ThreadLocal<RefCell<T>>` + `borrow_mut()` | [`tl.with_mut(\|v\| ..)`](ThreadLocal::with_mut): the borrow flag is built in |
+//! | `tl.iter()` (`T: Sync`), other threads' live values | [`SharedThreadLocal`]: `st.read().iter()` |
+//! | `tl.iter_mut()`, `tl.into_iter()`, `tl.clear()` | the same names, over live threads' values and retained ones |
+//! | `ThreadLocal::with_capacity(n)` | not needed: buckets are allocated as threads arrive |
+//!
 #![warn(missing_docs)]
 
 pub use local_core::{
