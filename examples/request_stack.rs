@@ -22,7 +22,7 @@
 //! Run with `cargo run --example request_stack`.
 
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -36,7 +36,7 @@ struct Request {
 }
 
 /// Flask's `_request_ctx_stack`: one stack per thread (and per scope).
-static STACK: LazyLock<LocalStack<Request>> = LazyLock::new(LocalStack::new);
+static STACK: LocalStack<Request> = LocalStack::new();
 
 /// What a handler keeps while it serves a request.
 #[thread_local_struct]

@@ -2,8 +2,7 @@
 //! starts from clones of its parent's inheritable locals — an `#[thread_local_struct(inherit)]`
 //! struct, a `ThreadLocal` and a `LocalStack` made with `.inherit()` — while every other local
 //! starts fresh, and nothing the child changes reaches the parent. Also werkzeug's asyncio
-//! `LocalStack` test, and `Context::inherit()` inside a context, a scope and a task. The two
-//! `#[ignore]`d tests at the end record runtime defects: each says what is wrong.
+//! `LocalStack` test, and `Context::inherit()` inside a context, a scope and a task.
 
 use std::panic::{catch_unwind, resume_unwind};
 use std::sync::{Arc, mpsc};
@@ -297,10 +296,6 @@ fn inherit_inside_a_context_copies_that_contexts_values_not_the_threads() {
 /// inside: the child must start from the bound value. This is the middleware pattern: bind
 /// the user for a handler, which spawns a subtask with `.inherit_locals()`.
 #[test]
-#[ignore = "runtime bug: when `S::scope`/`S::scope_async` is a thread's first touch of an \
-            inheritable struct, `StructLocal::bind` takes the fast path (`current_entry`) and \
-            skips the `exit::join_inheritable` that `locate` does, so `Context::inherit()` \
-            does not see the bound value and the child gets the initializer's"]
 fn inherit_inside_a_struct_scope_carries_the_bound_value() {
     #[thread_local_struct(inherit)]
     #[derive(Clone)]
@@ -342,9 +337,6 @@ fn inherit_inside_a_struct_scope_carries_the_bound_value() {
 /// that pushed leaves that frame's stack alone. A guard carried *into* an inherited child
 /// (`ctx.run(|| drop(guard))`) should leave the child's copy alone as well.
 #[test]
-#[ignore = "runtime: an inherited stack copies each value with its guard's tag, so the \
-            parent's guard, dropped inside the child, pops the child's copy (and the parent \
-            keeps its value); a copy should carry no guard's tag"]
 fn a_parents_guard_dropped_inside_an_inherited_child_leaves_the_childs_copy() {
     let stack = LocalStack::new().inherit();
     let guard = stack.push_scoped("request");

@@ -260,7 +260,9 @@ impl<T: 'static> StructLocal<T> {
 
 impl<T: 'static> Bind<'static, T> for StructLocal<T> {
     fn bind(&'static self, value: T) -> Result<Bound<T>, AccessError> {
-        if let Some(entry) = self.current_entry() {
+        // An `inherit` struct's first value on a thread must be listed for
+        // `Context::inherit`, which `locate` does.
+        if let Some(entry) = self.current_entry().filter(|_| self.inherit.is_none()) {
             // SAFETY: this thread's slot (alive for the call) or a node of the current
             // frame; the guard is dropped within the caller's call.
             return unsafe { Bound::bind(entry, value) };

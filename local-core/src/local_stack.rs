@@ -26,10 +26,26 @@ use crate::ThreadLocal;
 ///     .unwrap();
 /// ```
 pub struct LocalStack<T> {
-    /// Each value with the tag of the guard that pops it (`0`: no guard).
-    stack: ThreadLocal<Vec<(u64, T)>>,
+    stack: ThreadLocal<Vec<Item<T>>>,
     /// The last tag given to a guard.
     tags: AtomicU64,
+}
+
+/// A value on a stack, with the tag of the guard that pops it (`0`: no guard).
+struct Item<T> {
+    tag: u64,
+    value: T,
+}
+
+impl<T: Clone> Clone for Item<T> {
+    /// A copy for an inherited stack carries no guard's tag: the parent's guard pops the
+    /// parent's value only.
+    fn clone(&self) -> Self {
+        Item {
+            tag: 0,
+            value: self.value.clone(),
+        }
+    }
 }
 
 impl<T: Send + 'static> LocalStack<T> {
@@ -102,7 +118,8 @@ impl<T> LocalStack<T> {
     /// ```
     #[track_caller]
     pub fn push(&self, value: T) {
-        self.stack.with_mut(|stack| stack.push((0, value)));
+        self.stack
+            .with_mut(|stack| stack.push(Item { tag: 0, value }));
     }
 
     /// Pops the top of this thread's stack.
@@ -124,7 +141,7 @@ impl<T> LocalStack<T> {
     #[track_caller]
     pub fn pop(&self) -> Option<T> {
         self.stack
-            .with_mut(|stack| stack.pop().map(|(_, value)| value))
+            .with_mut(|stack| stack.pop().map(|item| item.value))
     }
 
     /// Calls `f` with the top of this thread's stack, or `None` if it is empty.
@@ -147,7 +164,7 @@ impl<T> LocalStack<T> {
     #[track_caller]
     pub fn with_top<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
         self.stack
-            .with(|stack| f(stack.last().map(|(_, value)| value)))
+            .with(|stack| f(stack.last().map(|item| &item.value)))
     }
 
     /// The number of values on this thread's stack.
@@ -232,7 +249,7 @@ impl<T> LocalStack<T> {
     #[track_caller]
     pub fn push_scoped(&self, value: T) -> Popped<'_, T> {
         let tag = self.tags.fetch_add(1, Ordering::Relaxed) + 1;
-        self.stack.with_mut(|stack| stack.push((tag, value)));
+        self.stack.with_mut(|stack| stack.push(Item { tag, value }));
         Popped {
             stack: self,
             tag,
@@ -278,7 +295,7 @@ pub struct Popped<'a, T> {
 impl<T> Drop for Popped<'_, T> {
     fn drop(&mut self) {
         let popped = self.stack.stack.try_with_mut(|stack| match stack.last() {
-            Some((tag, _)) if *tag == self.tag => stack.pop(),
+            Some(item) if item.tag == self.tag => stack.pop(),
             _ => None,
         });
         // Dropped outside its borrow, so that its destructor may use the stack.
