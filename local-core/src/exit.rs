@@ -50,11 +50,70 @@ struct Joined {
     inherit: bool,
 }
 
+/// Members kept in place before any spill to the heap.
+const INLINE_MEMBERS: usize = 4;
+
+/// A thread's members: the first few in place, so that a thread's first touch of an
+/// instance allocates nothing of its own (a new thread's first allocation, which sets up
+/// its allocator cache, costs more than the rest of the touch).
+struct Members {
+    inline: [Option<Joined>; INLINE_MEMBERS],
+    more: Vec<Joined>,
+}
+
+impl Members {
+    const fn new() -> Self {
+        Members {
+            inline: [const { None }; INLINE_MEMBERS],
+            more: Vec::new(),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Joined> {
+        self.inline.iter().flatten().chain(&self.more)
+    }
+
+    fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.inline[0].is_none()
+    }
+
+    fn push(&mut self, joined: Joined) {
+        match self.inline.iter_mut().find(|slot| slot.is_none()) {
+            Some(slot) => *slot = Some(joined),
+            None => self.more.push(joined),
+        }
+    }
+
+    /// Keeps the members `keep` says to, in their order.
+    fn retain(&mut self, keep: impl Fn(&Joined) -> bool) {
+        let all = std::mem::replace(self, Members::new());
+        for joined in all.into_iter().filter(|joined| keep(joined)) {
+            self.push(joined);
+        }
+    }
+}
+
+impl IntoIterator for Members {
+    type Item = Joined;
+    type IntoIter = std::iter::Chain<
+        std::iter::Flatten<std::array::IntoIter<Option<Joined>, INLINE_MEMBERS>>,
+        std::vec::IntoIter<Joined>,
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.inline.into_iter().flatten().chain(self.more)
+    }
+}
+
 pub(crate) struct ThreadState {
     /// Taken on the thread's first touch of an instance, given back at the end of its exit.
     index: Cell<Option<usize>>,
     /// The instances that hold an entry of this thread.
-    members: RefCell<Vec<Joined>>,
+    members: RefCell<Members>,
     /// `members.len()` after the last sweep of dropped instances.
     swept: Cell<usize>,
     /// Attribute structs declared `inherit` that hold a value of this thread.
@@ -65,7 +124,7 @@ thread_local! {
     static THREAD: ThreadState = const {
         ThreadState {
             index: Cell::new(None),
-            members: RefCell::new(Vec::new()),
+            members: RefCell::new(Members::new()),
             swept: Cell::new(0),
             inheritable: RefCell::new(Vec::new()),
         }
@@ -186,19 +245,20 @@ impl Drop for ThreadState {
         // created meanwhile, in an instance not destroyed yet, joins the list for the next
         // round; in the last round nothing may join (such an access gets `Destroyed`), so
         // teardown ends even if every destructor creates a value somewhere new.
-        let mut destroyed = Vec::new();
+        let mut destroyed = Members::new();
         let mut panic = None;
         for round in 1..=TEARDOWN_ROUNDS {
             if round == TEARDOWN_ROUNDS {
                 current::set_exiting(std::ptr::null());
             }
-            let members = std::mem::take(&mut *state.members.borrow_mut());
+            let members = std::mem::replace(&mut *state.members.borrow_mut(), Members::new());
             if members.is_empty() {
                 break;
             }
             // Last joined first, as std destroys thread-locals: a value made after another
             // may use it in its destructor (a buffer flushing into a sink opened first).
-            for joined in members.into_iter().rev() {
+            let Members { inline, more } = members;
+            for joined in more.into_iter().rev().chain(inline.into_iter().rev().flatten()) {
                 let result = panic::catch_unwind(AssertUnwindSafe(|| joined.member.destroy(index)));
                 if let Err(payload) = result {
                     panic.get_or_insert(payload);
@@ -210,7 +270,7 @@ impl Drop for ThreadState {
         // From here on the thread holds no more values: accesses are `Destroyed`.
         current::set_exiting(std::ptr::null());
         current::set_position(Position::NONE);
-        for joined in &destroyed {
+        for joined in destroyed.iter() {
             joined.member.forget(index);
         }
         thread_id::release(index);

@@ -82,6 +82,13 @@ struct Locked<T> {
     retained: Vec<T>,
 }
 
+/// Aligned like a padded entry, so that in its `Arc` the counts, which every thread's first
+/// touch increments, share no cache line with the bucket pointers every access reads.
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    repr(align(64))
+)]
 pub(crate) struct Table<T> {
     entries: Buckets<CachePadded<ThreadEntry<T>>>,
     lock: Mutex<Locked<T>>,
