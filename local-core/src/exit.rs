@@ -258,7 +258,11 @@ impl Drop for ThreadState {
             // Last joined first, as std destroys thread-locals: a value made after another
             // may use it in its destructor (a buffer flushing into a sink opened first).
             let Members { inline, more } = members;
-            for joined in more.into_iter().rev().chain(inline.into_iter().rev().flatten()) {
+            for joined in more
+                .into_iter()
+                .rev()
+                .chain(inline.into_iter().rev().flatten())
+            {
                 let result = panic::catch_unwind(AssertUnwindSafe(|| joined.member.destroy(index)));
                 if let Err(payload) = result {
                     panic.get_or_insert(payload);

@@ -531,7 +531,9 @@ fn context_lifecycle(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("thread_local", name), |b| {
             b.iter_custom(|iters| {
-                time_threads(threads, iters, || context_with_thread_local(black_box(&local)))
+                time_threads(threads, iters, || {
+                    context_with_thread_local(black_box(&local))
+                })
             })
         });
     }

@@ -39,9 +39,10 @@ fn per_context(count: usize, make: impl Fn(usize) -> Context) -> Option<f64> {
 }
 
 fn write_result(case: &str, bytes: f64) {
+    // The workspace's target directory, where criterion writes its results too.
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
         .join("criterion")
         .join("memory");
     std::fs::create_dir_all(&dir).expect("create the results directory");
