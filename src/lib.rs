@@ -86,6 +86,23 @@
 //! assert_eq!((fresh, Lc::test()), (3, 0));
 //! ```
 //!
+//! # Spawning with inherited locals
+//!
+//! One expression per way of running code elsewhere, whatever the executor: the clones of
+//! the inheritable locals (structs declared `#[thread_local_struct(inherit)]`, and
+//! `ThreadLocal`s and `LocalStack`s made with `.inherit()`) are taken on the spawning
+//! thread, and the child's changes never reach the parent.
+//!
+//! ```text
+//! tokio::spawn(async move { handle(request).await }.inherit_locals());
+//! tokio::task::spawn_blocking(local::inherit_locals(move || render(page)));
+//! std::thread::spawn(local::inherit_locals(move || work()));
+//! rayon::spawn(local::inherit_locals(move || crunch()));
+//! ```
+//!
+//! ([`InheritLocals`] and [`inherit_locals`] show each with a runnable example; the
+//! repository's `test-suite/tests/inherit.rs` runs all four.)
+//!
 //! # Guarantees
 //!
 //! - The initializer runs exactly once per thread and value, lazily, on that thread; a

@@ -45,7 +45,7 @@ use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
-use local::{Context, LocalStack, SharedThreadLocal, ThreadLocal, thread_local_struct};
+use local::{Context, SharedThreadLocal, ThreadLocal, thread_local_struct};
 
 /// Threads spawned per batch by the first-touch benches: all alive together.
 const FIRST_TOUCH_THREADS: usize = 8;
@@ -619,19 +619,20 @@ fn live_reads(c: &mut Criterion) {
     group.finish();
 }
 
-/// A fresh stack's first pushes on this thread: what `LocalStack::new` does (a `Vec` that
-/// grows), against a vector sized up front, as a `with_capacity` would make it.
+/// A fresh stack's first pushes on this thread: a vector that grows as `LocalStack::new`
+/// makes it, against one sized up front, as a `with_capacity` would make it (both as the
+/// `ThreadLocal<Vec<_>>` a `LocalStack` is).
 fn stack_first_touch(c: &mut Criterion) {
     let mut group = c.benchmark_group("stack_first_touch");
     for pushes in [1u64, 8] {
         let name = format!("push_{pushes}");
         group.bench_function(BenchmarkId::new("new", &name), |b| {
             b.iter(|| {
-                let stack = LocalStack::new();
+                let stack = ThreadLocal::with_init(Vec::new);
                 for n in 0..pushes {
-                    stack.push(black_box(n));
+                    stack.with_mut(|v: &mut Vec<(u64, u64)>| v.push((0, black_box(n))));
                 }
-                stack.len()
+                stack.with(Vec::len)
             })
         });
         group.bench_function(BenchmarkId::new("with_capacity", &name), |b| {
