@@ -10,7 +10,7 @@ use crate::context::Values;
 use crate::error::or_fail;
 use crate::exit::{self, Member};
 use crate::reclaim::{Reader, Reclaim};
-use crate::shared_slot::{self, Node, SharedSlot};
+use crate::shared_slot::{self, Node, Retired, SharedSlot};
 use crate::sync::{Arc, AtomicBool, AtomicPtr, Ordering};
 use crate::thread_local::drop_all;
 
@@ -69,11 +69,9 @@ pub struct SharedThreadLocal<T, F = fn() -> T> {
     _table: PhantomData<SharedTable<T>>,
 }
 
-type Boxed<T> = Box<Node<T>>;
-
 struct SharedTable<T> {
     entries: Buckets<SharedEntry<T>>,
-    reclaim: Reclaim<Boxed<T>>,
+    reclaim: Reclaim<Retired<T>>,
     keep: bool,
     dropped: AtomicBool,
 }
@@ -454,7 +452,8 @@ impl<T> SharedTable<T> {
         for (_, entry) in self.entries.iter() {
             values.extend(entry.slot.take_all());
         }
-        values.extend(self.reclaim.drain().into_iter().map(|node| node.0.value));
+        // Retired nodes wait for no reader, which `&mut` ensures: freed now.
+        drop_all(self.reclaim.drain());
         values
     }
 }
@@ -565,7 +564,7 @@ impl<T> Cursor<T> {
 /// ```
 pub struct Read<'a, T> {
     table: Option<&'a SharedTable<T>>,
-    reader: Option<Reader<'a, Boxed<T>>>,
+    reader: Option<Reader<'a, Retired<T>>>,
 }
 
 impl<T> Read<'_, T> {

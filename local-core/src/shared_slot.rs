@@ -69,7 +69,7 @@ impl<T> SharedSlot<T> {
     /// # Safety
     ///
     /// - Called by the slot's owner thread, at its exit, once.
-    pub(crate) unsafe fn unpublish(&self, keep: bool) -> Option<Box<Node<T>>> {
+    pub(crate) unsafe fn unpublish(&self, keep: bool) -> Option<Retired<T>> {
         let mine = self.mine.swap(ptr::null_mut(), Ordering::Relaxed);
         if mine.is_null() || keep {
             return None;
@@ -80,8 +80,9 @@ impl<T> SharedSlot<T> {
         self.head
             .compare_exchange(mine, ptr::null_mut(), Ordering::SeqCst, Ordering::SeqCst)
             .ok()?;
-        // SAFETY: unlinked just above, so ours alone; boxed by `publish`.
-        Some(unsafe { Box::from_raw(mine) })
+        // Not a `Box` yet: readers may still hold references to it, which a `Box` (unique)
+        // would invalidate. It becomes one when it is dropped, once none can.
+        NonNull::new(mine).map(Retired)
     }
 
     /// Every value in the list, for `&mut` paths: readers and owner accesses are out, an
@@ -102,6 +103,21 @@ impl<T> SharedSlot<T> {
     /// The first node of a walk; [`next`] gives the rest.
     pub(crate) fn first(&self) -> Option<NonNull<Node<T>>> {
         NonNull::new(self.head.load(Ordering::SeqCst))
+    }
+}
+
+/// A node out of sight, freed when dropped: by then no reader may hold it (see
+/// `reclaim.rs`).
+pub(crate) struct Retired<T>(NonNull<Node<T>>);
+
+// SAFETY: it owns the node and its value, which is `Send`.
+unsafe impl<T: Send> Send for Retired<T> {}
+
+impl<T> Drop for Retired<T> {
+    fn drop(&mut self) {
+        // SAFETY: boxed by `publish`, unlinked by `unpublish`, and dropped only once no
+        // reader can hold it (the reclaim's duty).
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
     }
 }
 
