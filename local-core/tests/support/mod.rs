@@ -21,6 +21,10 @@ macro_rules! static_local {
 /// id on the same OS thread.
 #[allow(dead_code)] // not every test file uses it
 pub fn os_thread() -> String {
+    if cfg!(miri) {
+        // No file system under Miri's isolation; its threads are all native-style.
+        return format!("{:?}", std::thread::current().id());
+    }
     match std::fs::read_link("/proc/thread-self") {
         Ok(path) => path.display().to_string(),
         Err(_) => format!("{:?}", std::thread::current().id()),
