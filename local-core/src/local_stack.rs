@@ -8,6 +8,12 @@ use crate::ThreadLocal;
 /// like Flask's request-context stack: what is pushed on one thread is never seen on
 /// another.
 ///
+/// There is no `with_capacity`. Measured (the `stack_first_touch` bench), a stack sized
+/// for 8 items up front makes a thread's first push no faster (263 ns against 272 ns, within
+/// the noise: the cost is the thread's first touch of the stack, not the vector); only a
+/// stack that grows past 4 items on its first use gains (about 20% for 8 pushes), and
+/// request stacks hold one or two.
+///
 /// # Examples
 ///
 /// ```
