@@ -82,14 +82,15 @@ struct Locked<T> {
     retained: Vec<T>,
 }
 
-/// Aligned like a padded entry, so that in its `Arc` the counts, which every thread's first
-/// touch increments, share no cache line with the bucket pointers every access reads.
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
-#[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    repr(align(64))
-)]
+/// In its `Arc`, the counts (which every thread's first touch increments) are kept apart
+/// from the bucket pointers (which every access reads) by padding ahead of them, not by
+/// aligning the table: an alignment above `malloc`'s makes the allocation, on a thread's
+/// first touch, several times dearer (see `buckets.rs`). `repr(C)` keeps the order.
+#[repr(C)]
 pub(crate) struct Table<T> {
+    /// With the counts before it, 128 bytes, as a padded entry: the bucket pointers start
+    /// on the next pair of cache lines whatever the allocation's address.
+    _apart: [u8; 128 - 2 * size_of::<usize>()],
     entries: Buckets<CachePadded<ThreadEntry<T>>>,
     lock: Mutex<Locked<T>>,
     /// `retain_on_exit`.
@@ -117,6 +118,7 @@ pub(crate) type Drained<T> = Vec<T>;
 impl<T> Table<T> {
     pub(crate) fn new(keep: bool, kind: &'static dyn Kind, inherit: Option<fn(&T) -> T>) -> Self {
         Table {
+            _apart: [0; 128 - 2 * size_of::<usize>()],
             entries: Buckets::new(),
             lock: Mutex::new(Locked {
                 retained: Vec::new(),
