@@ -71,6 +71,8 @@ mod exit;
 #[cfg(not(loom))]
 mod iter;
 #[cfg(not(loom))]
+mod lazy_table;
+#[cfg(not(loom))]
 mod local_stack;
 mod reclaim;
 #[cfg(not(loom))]

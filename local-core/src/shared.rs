@@ -2,16 +2,17 @@ use std::cell::Cell;
 use std::fmt;
 use std::iter::FusedIterator;
 use std::marker::PhantomData;
-use std::ptr::{self, NonNull};
+use std::ptr::NonNull;
 
 use crate::AccessError;
 use crate::buckets::{Buckets, Position};
 use crate::context::Values;
 use crate::error::or_fail;
 use crate::exit::{self, Member};
+use crate::lazy_table::LazyTable;
 use crate::reclaim::{Reader, Reclaim};
 use crate::shared_slot::{self, Node, Retired, SharedSlot};
-use crate::sync::{Arc, AtomicBool, AtomicPtr, Ordering};
+use crate::sync::{Arc, AtomicBool, Ordering};
 use crate::thread_local::drop_all;
 
 /// A per-thread value that other threads can read while its thread runs: each thread adds
@@ -61,8 +62,9 @@ use crate::thread_local::drop_all;
 /// when the instance is; no lock is held while user code runs. Values are boxed, each on
 /// its own cache lines, so that a worker's writes never slow another's.
 pub struct SharedThreadLocal<T, F = fn() -> T> {
-    /// Null until the first touch, then the instance's own count of the table.
-    table: AtomicPtr<SharedTable<T>>,
+    /// The part threads reach, shared with the list of every thread that holds a value in
+    /// it.
+    table: LazyTable<SharedTable<T>>,
     init: F,
     keep: bool,
     member: fn(Arc<SharedTable<T>>) -> Arc<dyn Member>,
@@ -134,7 +136,7 @@ impl<T: Send + Sync + 'static, F: Fn() -> T> SharedThreadLocal<T, F> {
     #[must_use]
     pub const fn with_init(init: F) -> Self {
         SharedThreadLocal {
-            table: AtomicPtr::new(ptr::null_mut()),
+            table: LazyTable::new(),
             init,
             keep: false,
             member: shared_member::<T>,
@@ -178,51 +180,21 @@ impl<T: Send + Sync + 'static, F> SharedThreadLocal<T, F> {
 impl<T, F> SharedThreadLocal<T, F> {
     #[inline(always)]
     fn table(&self) -> Option<&SharedTable<T>> {
-        // SAFETY: a non-null pointer is the instance's own `Arc` count, given back in `drop`.
-        unsafe { self.table.load(Ordering::Acquire).as_ref() }
+        self.table.get()
     }
 
-    #[cold]
     fn table_or_create(&self) -> &SharedTable<T> {
-        if let Some(table) = self.table() {
-            return table;
-        }
-        let fresh = Arc::into_raw(Arc::new(SharedTable {
+        self.table.get_or_init(|| SharedTable {
             entries: Buckets::new(),
             reclaim: Reclaim::new(),
             keep: self.keep,
             dropped: AtomicBool::new(false),
-        }));
-        let installed = match self.table.compare_exchange(
-            ptr::null_mut(),
-            fresh.cast_mut(),
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => fresh,
-            Err(installed) => {
-                // SAFETY: `fresh` came from `Arc::into_raw` just above and was never shared.
-                drop(unsafe { Arc::from_raw(fresh) });
-                installed
-            }
-        };
-        // SAFETY: installed, so counted by the instance until `drop`.
-        unsafe { &*installed }
+        })
     }
 
+    /// A counted reference to the table, for a thread's list of members.
     fn member(&self) -> Arc<dyn Member> {
-        let table = self.table.load(Ordering::Acquire).cast_const();
-        assert!(
-            !table.is_null(),
-            "the table exists before a thread joins it"
-        );
-        // SAFETY: the instance's table, from `Arc::into_raw` and still counted by the
-        // instance: one more count, given to the new `Arc`.
-        let table = unsafe {
-            Arc::increment_strong_count(table);
-            Arc::from_raw(table)
-        };
-        (self.member)(table)
+        (self.member)(self.table.counted())
     }
 
     /// This thread's value, when it has one: the fast path.
@@ -680,12 +652,9 @@ impl<T, F> IntoIterator for SharedThreadLocal<T, F> {
 
 impl<T, F> Drop for SharedThreadLocal<T, F> {
     fn drop(&mut self) {
-        let table = *self.table.get_mut();
-        if table.is_null() {
+        let Some(table) = self.table.take() else {
             return;
-        }
-        // SAFETY: the instance's own count, from `Arc::into_raw`.
-        let table = unsafe { Arc::from_raw(table) };
+        };
         table.dropped.store(true, Ordering::Release);
         let values = table.drain();
         drop(table);

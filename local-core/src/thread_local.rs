@@ -1,7 +1,6 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::ptr;
 
 use crate::AccessError;
 use crate::binding::{Bind, Bound, Scoped};
@@ -10,7 +9,8 @@ use crate::current;
 use crate::entry::{Entry, Status};
 use crate::error::or_fail;
 use crate::exit::{self, Member};
-use crate::sync::{Arc, AtomicPtr, Ordering};
+use crate::lazy_table::LazyTable;
+use crate::sync::Arc;
 use crate::table::Table;
 
 /// Per-instance thread-local storage: each thread that touches a `ThreadLocal` gets its own
@@ -144,9 +144,8 @@ use crate::table::Table;
 /// [`scope`]: crate::scope
 pub struct ThreadLocal<T, F = fn() -> T> {
     /// The part threads reach, shared with the list of every thread that holds a value in
-    /// it: null until the first touch, then the instance's own `Arc` count, from
-    /// `Arc::into_raw`.
-    table: AtomicPtr<Table<T>>,
+    /// it.
+    table: LazyTable<Table<T>>,
     init: F,
     /// `retain_on_exit`.
     keep: bool,
@@ -207,7 +206,7 @@ impl<T: Send + 'static, F: Fn() -> T> ThreadLocal<T, F> {
     #[must_use]
     pub const fn with_init(init: F) -> Self {
         ThreadLocal {
-            table: AtomicPtr::new(ptr::null_mut()),
+            table: LazyTable::new(),
             init,
             keep: false,
             kind: Plain::<T>::KIND,
@@ -283,50 +282,18 @@ impl<T, F> ThreadLocal<T, F> {
     /// The table, allocated on the first touch.
     #[inline(always)]
     fn table(&self) -> Option<&Table<T>> {
-        // SAFETY: a non-null pointer is the instance's own `Arc` count of the table, given
-        // back only in `drop`.
-        unsafe { self.table.load(Ordering::Acquire).as_ref() }
+        self.table.get()
     }
 
-    #[cold]
     fn table_or_create(&self) -> &Table<T> {
-        if let Some(table) = self.table() {
-            return table;
-        }
-        let fresh = Arc::into_raw(Arc::new(Table::new(self.keep, self.kind, self.inherit)));
-        let installed = match self.table.compare_exchange(
-            ptr::null_mut(),
-            fresh.cast_mut(),
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => fresh,
-            Err(installed) => {
-                // SAFETY: `fresh` came from `Arc::into_raw` just above and was never shared.
-                drop(unsafe { Arc::from_raw(fresh) });
-                installed
-            }
-        };
-        // SAFETY: installed, so counted by the instance until `drop`.
-        unsafe { &*installed }
+        self.table
+            .get_or_init(|| Table::new(self.keep, self.kind, self.inherit))
     }
 
     /// A counted reference to the table, for a thread's list of members. Called once the
     /// table exists.
     fn member(&self) -> Arc<dyn Member> {
-        // The pointer from `Arc::into_raw`, whose provenance covers the counts too.
-        let table = self.table.load(Ordering::Acquire).cast_const();
-        assert!(
-            !table.is_null(),
-            "the table exists before a thread joins it"
-        );
-        // SAFETY: the instance's table, from `Arc::into_raw` and still counted by the
-        // instance: one more count, given to the new `Arc`.
-        let table = unsafe {
-            Arc::increment_strong_count(table);
-            Arc::from_raw(table)
-        };
-        (self.member)(table)
+        (self.member)(self.table.counted())
     }
 
     /// The entry the current thread or frame reads, when it is there already: no lock, no
@@ -807,12 +774,9 @@ pub(crate) fn drop_all<T>(values: Vec<T>) {
 
 impl<T, F> Drop for ThreadLocal<T, F> {
     fn drop(&mut self) {
-        let table = *self.table.get_mut();
-        if table.is_null() {
+        let Some(table) = self.table.take() else {
             return;
-        }
-        // SAFETY: the instance's own count, from `Arc::into_raw` in `table_or_create`.
-        let table = unsafe { Arc::from_raw(table) };
+        };
         let values = table.close();
         // The lists of threads that hold a value here keep the table until they exit or
         // sweep it; the values go now, outside every lock.
