@@ -275,6 +275,12 @@ impl<T> ThreadEntry<T> {
             drained: Cell::new(false),
         }
     }
+
+    /// The thread at this index has made the entry its own ([`Table::owner_entry`]): it is
+    /// listed for the thread's exit, and nothing a previous owner left is in it.
+    pub(crate) fn is_owned(&self) -> bool {
+        self.joined.get()
+    }
 }
 
 impl<T: Send + 'static> Member for Table<T> {

@@ -298,16 +298,28 @@ impl<T, F> ThreadLocal<T, F> {
 
     /// The entry the current thread or frame reads, when it is there already: no lock, no
     /// allocation, no atomic read-modify-write.
+    ///
+    /// The thread's own entry may not be the thread's yet: its index may have been another
+    /// thread's, which left it empty or holding a kept value. Reads and writes need a value
+    /// and so refuse both, and take the slow path; anything that would use such an entry
+    /// as it is asks for `owned`.
     #[inline(always)]
-    fn current_entry(&self) -> Option<&Entry<T>> {
+    fn current_entry_where(&self, owned: bool) -> Option<&Entry<T>> {
         let table = self.table()?;
         let (position, tag) = current::position_and_tag();
         let thread = table.get(position)?;
-        if tag == 0 {
+        if tag != 0 {
+            thread.cache.get(tag)
+        } else if !owned || thread.is_owned() {
             Some(&thread.entry)
         } else {
-            thread.cache.get(tag)
+            None
         }
+    }
+
+    #[inline(always)]
+    fn current_entry(&self) -> Option<&Entry<T>> {
+        self.current_entry_where(false)
     }
 
     /// Calls `f` with the entry the current thread or frame reads, creating it (and
@@ -744,7 +756,10 @@ impl<T, F> ThreadLocal<T, F> {
 
 impl<'a, T, F> Bind<'a, T> for ThreadLocal<T, F> {
     fn bind(&'a self, value: T) -> Result<Bound<T>, AccessError> {
-        if let Some(entry) = self.current_entry() {
+        // Binding takes an empty entry as it is: only one this thread owns, so that a first
+        // touch joins the thread's list (for its exit and `Context::inherit`) and moves a
+        // previous owner's value aside.
+        if let Some(entry) = self.current_entry_where(true) {
             // SAFETY: the thread's own entry of this instance, alive while `&self` is, or a
             // node of the current frame; the guard is dropped within the caller's call.
             return unsafe { Bound::bind(entry, value) };

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 
-use local_core::{AccessError, ThreadLocal};
+use local_core::{AccessError, Context, ThreadLocal};
 
 #[allow(unused_macros)]
 #[macro_use]
@@ -118,6 +118,51 @@ fn retained_values_are_summed_but_never_handed_on() {
     assert_eq!(values.iter().sum::<usize>(), threads * adds);
     assert_eq!(values.len(), 2 * threads);
     assert_eq!(counters.drops(), 2 * threads);
+}
+
+/// A thread that takes an exited thread's index binds its own value with `scope`, as its
+/// first touch of the instance (it touched another, so it has its index): what the
+/// previous owner left there (kept by `retain_on_exit`) is neither in the way nor seen.
+#[test]
+fn scope_as_a_first_touch_after_a_kept_value() {
+    let other = ThreadLocal::<u8>::new();
+    let mut totals = ThreadLocal::<usize>::new().retain_on_exit();
+    let rounds = scaled(20, 3);
+    for round in 0..rounds {
+        thread::scope(|s| {
+            s.spawn(|| totals.set(round + 1));
+        });
+        thread::scope(|s| {
+            s.spawn(|| {
+                other.with(|_| {});
+                assert_eq!(totals.scope(100, || totals.get()), 100);
+                assert!(!totals.is_initialized());
+            });
+        });
+    }
+    let mut kept: Vec<usize> = totals.iter_mut().map(|v| *v).collect();
+    kept.sort_unstable();
+    assert_eq!(kept, (1..=rounds).collect::<Vec<_>>());
+}
+
+/// The same for an inherited instance whose previous owner's value was dropped: the value
+/// bound by `scope` is the thread's, so a context inherited inside the scope carries it.
+#[test]
+fn scope_as_a_first_touch_is_inherited() {
+    let other = ThreadLocal::<u8>::new();
+    let user = ThreadLocal::with_init(|| "anonymous").inherit();
+    for _ in 0..scaled(20, 3) {
+        thread::scope(|s| {
+            s.spawn(|| user.with(|_| {}));
+        });
+        thread::scope(|s| {
+            s.spawn(|| {
+                other.with(|_| {});
+                let inherited = user.scope("ada", || Context::inherit().run(|| user.get()));
+                assert_eq!(inherited, "ada");
+            });
+        });
+    }
 }
 
 #[test]
