@@ -1,38 +1,14 @@
 //! Runs each example as its own process and checks what it prints, so that the examples
 //! keep both compiling and telling the truth.
 
-use std::process::Command;
+#[path = "support/run_example.rs"]
+mod support;
 
-/// Runs `cargo run --example name` and returns its stdout, after checking it succeeded.
-fn run_example(name: &str) -> String {
-    run_example_with(name, &[])
-}
-
-/// Runs `cargo run --example name -- args..` and returns its stdout, after checking it
-/// succeeded.
-///
-/// Cargo releases the build lock while tests run, so this nested cargo can build the
-/// example if needed (`cargo test --test examples` does not build examples), then run it.
-fn run_example_with(name: &str, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO"))
-        .args(["run", "--quiet", "--example", name, "--"])
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run cargo for example `{name}`: {error}"));
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "example `{name}` failed ({})\n--- stdout\n{stdout}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr),
-    );
-    stdout
-}
+use support::run_example;
 
 #[test]
 fn lazy_connection_gives_each_thread_its_own_socket() {
-    let stdout = run_example("lazy_connection");
+    let stdout = run_example("lazy_connection", &[]);
     let sizes: Vec<usize> = stdout
         .lines()
         .filter_map(|line| line.split_once("Got ")?.1.strip_suffix(" bytes"))
@@ -63,7 +39,7 @@ fn lazy_connection_gives_each_thread_its_own_socket() {
 
 #[test]
 fn tour_prints_its_key_facts() {
-    let stdout = run_example("tour");
+    let stdout = run_example("tour", &[]);
     for fact in [
         // One initializer run per thread that touched the value, none for the idle one.
         "initializer runs: 3 ",
@@ -114,7 +90,7 @@ fn value_of(line: &str) -> Option<u32> {
 
 #[test]
 fn local_defaults_runs_the_initializer_once_per_thread() {
-    let stdout = run_example("local_defaults");
+    let stdout = run_example("local_defaults", &[]);
     let mut initialized: Vec<&str> = stdout
         .lines()
         .filter_map(|line| {
@@ -159,7 +135,7 @@ fn local_defaults_runs_the_initializer_once_per_thread() {
 
 #[test]
 fn thread_local_basic_starts_empty_on_every_thread() {
-    let stdout = run_example("thread_local_basic");
+    let stdout = run_example("thread_local_basic", &[]);
     assert_eq!(
         lines_of(&stdout, "main"),
         ["No value yet", "value=1000"],
@@ -181,7 +157,7 @@ fn thread_local_basic_starts_empty_on_every_thread() {
 
 #[test]
 fn greenlet_switch_gives_each_context_its_own_value() {
-    let stdout = run_example("greenlet_switch");
+    let stdout = run_example("greenlet_switch", &[]);
     let shown: Vec<&str> = stdout
         .lines()
         .filter(|line| line.contains(": test = "))
@@ -209,7 +185,7 @@ fn greenlet_switch_gives_each_context_its_own_value() {
 
 #[test]
 fn request_stack_carries_nothing_from_one_request_to_the_next() {
-    let stdout = run_example("request_stack");
+    let stdout = run_example("request_stack", &[]);
     let requests: Vec<&str> = stdout
         .lines()
         .filter(|line| line.starts_with("request "))

@@ -1,37 +1,13 @@
 //! Runs the examples that need tokio, each as its own process, and checks what they print.
 
-use std::process::Command;
+#[path = "../../tests/support/run_example.rs"]
+mod support;
 
-/// Runs `cargo run --example name` and returns its stdout, after checking it succeeded.
-fn run_example(name: &str) -> String {
-    run_example_with(name, &[])
-}
-
-/// Runs `cargo run --example name -- args..` and returns its stdout, after checking it
-/// succeeded.
-///
-/// Cargo releases the build lock while tests run, so this nested cargo can build the
-/// example if needed (`cargo test --test examples` does not build examples), then run it.
-fn run_example_with(name: &str, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO"))
-        .args(["run", "--quiet", "--example", name, "--"])
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run cargo for example `{name}`: {error}"));
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "example `{name}` failed ({})\n--- stdout\n{stdout}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr),
-    );
-    stdout
-}
+use support::run_example;
 
 #[test]
 fn async_tasks_keep_their_request_ids_across_threads() {
-    let stdout = run_example("async_tasks");
+    let stdout = run_example("async_tasks", &[]);
     let tasks: Vec<&str> = stdout
         .lines()
         .filter(|line| line.starts_with("task "))
@@ -57,7 +33,7 @@ fn async_tasks_keep_their_request_ids_across_threads() {
 
 #[test]
 fn server_responses_carry_only_their_own_requests_data() {
-    let stdout = run_example_with("server", &["500", "16"]);
+    let stdout = run_example("server", &["500", "16"]);
     assert!(
         stdout.contains("load: 500 requests from 16 clients, 10 per connection"),
         "{stdout}"
