@@ -8,6 +8,10 @@ use std::thread::{self, ThreadId};
 
 use local::{AccessError, ThreadLocal, thread_local_struct};
 
+#[path = "support/yield_once.rs"]
+mod yield_once;
+use yield_once::YieldOnce;
+
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
     payload
         .downcast_ref::<String>()
@@ -422,21 +426,6 @@ fn scope_async_binds_the_value_during_every_poll() {
     struct Task {
         #[init(0)]
         id: u32,
-    }
-
-    /// Pending once, so that the scope is left and entered again between polls.
-    struct YieldOnce(bool);
-    impl Future for YieldOnce {
-        type Output = ();
-        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            if self.0 {
-                Poll::Ready(())
-            } else {
-                self.0 = true;
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
-        }
     }
 
     let mut future = pin!(Task::scope_async(Task { id: 4 }, async {

@@ -21,6 +21,10 @@ use std::time::Duration;
 
 use local::{AccessError, Context, LocalStack, ThreadLocal, Wrapped, thread_local_struct};
 
+#[path = "../../tests/support/yield_once.rs"]
+mod yield_once;
+use yield_once::YieldOnce;
+
 fn panic_message(payload: Box<dyn Any + Send>) -> String {
     payload
         .downcast_ref::<String>()
@@ -83,23 +87,6 @@ fn tracked_local(
         inits.fetch_add(1, SeqCst);
         Tracked::new(value, drops)
     })
-}
-
-/// Pending once (waking itself), then ready: one more poll, by hand.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
 }
 
 fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {

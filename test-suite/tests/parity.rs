@@ -138,12 +138,17 @@ fn borrowing_initializer_in_scoped_threads() {
     assert_eq!(runs.threads().len(), 5);
 }
 
-#[test]
-fn borrowing_initializer_in_a_rayon_scope() {
-    let pool = rayon::ThreadPoolBuilder::new()
+/// A pool of its own, so that the set of threads that touch an instance is this test's.
+fn pool_of_4() -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(4)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn borrowing_initializer_in_a_rayon_scope() {
+    let pool = pool_of_4();
     let config = config();
     let runs = InitRuns::default();
     let mut jobs = ThreadLocal::with_init(|| {
@@ -170,10 +175,7 @@ fn borrowing_initializer_in_a_rayon_scope() {
 
 #[test]
 fn borrowing_initializer_in_par_iter() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(4)
-        .build()
-        .unwrap();
+    let pool = pool_of_4();
     let config = config();
     let runs = InitRuns::default();
     let mut buffers = ThreadLocal::with_init(|| {
