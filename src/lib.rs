@@ -278,7 +278,10 @@ pub use local_core::{
 /// `#![no_implicit_prelude]`, in a `#![no_std]` crate that declares `extern crate std`,
 /// and whatever the crate defines (`type bool = u8`, a trait with an `is_send` method in
 /// scope). It triggers none of rustc's or clippy's lints (pedantic and nursery included)
-/// in the user's crate, and a `#[deprecated]` struct gets no warnings from it.
+/// in the user's crate, and a `#[deprecated]` struct gets no warnings from it. The
+/// generated functions repeat the fields' types, so a lint the user allows with
+/// `#[allow(..)]` on the struct or on a field is allowed in them too (a lint that fires on
+/// a type, such as `unused_braces` on a const length, would otherwise fire there again).
 ///
 /// # Rejected at compile time
 ///

@@ -1,15 +1,192 @@
-//! The attribute's own syntax: its options, and `#[init(..)]` on fields (also inside
-//! `#[cfg_attr(..)]`), read without parsing the initial values as Rust expressions.
+//! Attributes: the outer attributes of the item and its fields, read into a small view of
+//! their own (path, and the form after it); the attribute's options; and `#[init(..)]` on
+//! fields (also inside `#[cfg_attr(..)]`), read without parsing the initial values as Rust
+//! expressions.
 
-use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::{ToTokens, quote};
+use proc_macro2::{Delimiter, Group, Punct, Spacing, Span, TokenStream, TokenTree};
+use quote::quote;
+use syn::buffer::Cursor;
+use syn::ext::IdentExt;
+use syn::parse::discouraged::Speculative;
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::spanned::Spanned;
-use syn::{Attribute, ExprPath, Ident, MacroDelimiter, Meta, Path, Token};
+use syn::{Ident, Lit, Token, bracketed, token};
 
-use crate::errors::Errors;
-use crate::symbol::{CFG, CFG_ATTR, CRATE, DEPRECATED, DOC, INHERIT, INIT, PER_THREAD, Symbol};
+use crate::errors::{Error, Errors};
+use crate::grammar::{self, Arguments, Path, QPath, Segment};
+use crate::symbol::{
+    ALLOW, CFG, CFG_ATTR, CRATE, DEPRECATED, DOC, INHERIT, INIT, PER_THREAD, Symbol,
+};
+use crate::written::Written;
+
+/// An outer attribute, `#[meta]`.
+pub(crate) struct Attribute {
+    /// The `#`.
+    pub pound: Span,
+    /// The brackets.
+    pub brackets: Span,
+    pub meta: Meta,
+}
+
+/// What an attribute says, as syn's `Meta` reads it: a path, then nothing, a delimited
+/// list, or `= value`.
+pub(crate) struct Meta {
+    pub path: Path,
+    pub form: Form,
+}
+
+pub(crate) enum Form {
+    /// `#[path]`.
+    Path,
+    /// `#[path(tokens)]`, `#[path[tokens]]` or `#[path{tokens}]`.
+    List {
+        delimiter: Delimiter,
+        tokens: TokenStream,
+    },
+    /// `#[path = value]`.
+    NameValue,
+}
+
+impl Meta {
+    /// The tokens of a list, in whichever delimiters.
+    fn list(&self) -> Option<&TokenStream> {
+        match &self.form {
+            Form::List { tokens, .. } => Some(tokens),
+            Form::Path | Form::NameValue => None,
+        }
+    }
+}
+
+/// `Attribute::parse_outer`, keeping each attribute's tokens.
+pub(crate) fn outer_attrs(input: ParseStream) -> syn::Result<Vec<Written<Attribute>>> {
+    let mut attrs = Vec::new();
+    while input.peek(Token![#]) {
+        attrs.push(Written::parse_with(input, |input| {
+            let pound = input.parse::<Token![#]>()?.span;
+            let content;
+            let brackets = bracketed!(content in input).span.join();
+            Ok(Attribute {
+                pound,
+                brackets,
+                meta: meta(&content)?,
+            })
+        })?);
+    }
+    Ok(attrs)
+}
+
+/// `Meta::parse`: the path (of which only `unsafe` may be a keyword other than a path's),
+/// then a list, `= value` or nothing.
+fn meta(input: ParseStream) -> syn::Result<Meta> {
+    let path = if input.peek(Token![unsafe]) {
+        let token = input.parse::<Token![unsafe]>()?;
+        Path {
+            leading_colon: None,
+            segments: vec![Segment {
+                ident: Ident::new("unsafe", token.span),
+                arguments: Arguments::None,
+            }],
+        }
+    } else {
+        grammar::mod_style_path(input)?
+    };
+    let form = if input.peek(token::Paren) || input.peek(token::Bracket) || input.peek(token::Brace)
+    {
+        let (delimiter, tokens) = grammar::delimited(input)?;
+        Form::List { delimiter, tokens }
+    } else if input.peek(Token![=]) && !input.peek(Token![==]) && !input.peek(Token![=>]) {
+        input.parse::<Token![=]>()?;
+        // A literal that ends the attribute is read as one; anything else as an expression.
+        let ahead = input.fork();
+        let lit: Option<Lit> = ahead.parse()?;
+        if lit.is_some() && ahead.is_empty() {
+            input.advance_to(&ahead);
+        } else if input.peek(Token![#]) && input.peek2(token::Bracket) {
+            return Err(input.error("unexpected attribute inside of attribute"));
+        } else {
+            grammar::expr(input)?;
+        }
+        Form::NameValue
+    } else {
+        Form::Path
+    };
+    Ok(Meta { path, form })
+}
+
+/// One entry of a list such as the options or a `derive`: its path, where the path's first
+/// name starts (errors about the entry are underlined from there to what was last read),
+/// and the input after the path.
+pub(crate) struct NestedMeta<'a> {
+    pub path: Path,
+    start: Cursor<'a>,
+    pub input: ParseStream<'a>,
+}
+
+impl<'a> NestedMeta<'a> {
+    /// An error from the entry's path to the last token read: syn's `ParseNestedMeta::error`.
+    fn error(&self, message: impl std::fmt::Display) -> syn::Error {
+        syn::Error::new_range(self.start..self.input.cursor(), message)
+    }
+
+    /// The `=` before a value: syn's `ParseNestedMeta::value`.
+    fn value(&self) -> syn::Result<ParseStream<'a>> {
+        self.input.parse::<Token![=]>()?;
+        Ok(self.input)
+    }
+}
+
+/// syn's `meta::parser`: entries separated by commas, a trailing one allowed, each given
+/// to `logic`, which reads what follows the path.
+pub(crate) fn nested_meta(
+    input: ParseStream,
+    mut logic: impl FnMut(NestedMeta<'_>) -> syn::Result<()>,
+) -> syn::Result<()> {
+    if input.is_empty() {
+        return Ok(());
+    }
+    loop {
+        let leading_colon = input
+            .parse::<Option<Token![::]>>()?
+            .map(|colon| colon.spans[0]);
+        let start = input.cursor();
+        let mut segments = vec![nested_meta_name(input)?];
+        while input.peek(Token![::]) {
+            input.parse::<Token![::]>()?;
+            segments.push(Segment {
+                ident: input.call(Ident::parse_any)?,
+                arguments: Arguments::None,
+            });
+        }
+        let path = Path {
+            leading_colon,
+            segments,
+        };
+        logic(NestedMeta { path, start, input })?;
+        if input.is_empty() {
+            return Ok(());
+        }
+        input.parse::<Token![,]>()?;
+        if input.is_empty() {
+            return Ok(());
+        }
+    }
+}
+
+/// The first name of an entry's path, any keyword included.
+fn nested_meta_name(input: ParseStream) -> syn::Result<Segment> {
+    if input.peek(Ident::peek_any) {
+        Ok(Segment {
+            ident: input.call(Ident::parse_any)?,
+            arguments: Arguments::None,
+        })
+    } else if input.is_empty() {
+        Err(input.error("expected nested attribute"))
+    } else if input.peek(Lit) {
+        Err(input.error("unexpected literal in nested attribute, expected ident"))
+    } else {
+        Err(input.error("unexpected token in nested attribute, expected ident"))
+    }
+}
 
 /// `#[thread_local_struct(init = path, inherit, per_thread, crate = path)]`.
 #[derive(Default)]
@@ -21,13 +198,13 @@ pub(crate) struct Options {
     /// `per_thread`: the value belongs to the OS thread, whatever context runs.
     pub per_thread: Option<Ident>,
     /// `crate = path`: where the user's crate sees the facade, when renamed.
-    pub krate: Option<Path>,
+    pub krate: Option<Written<Path>>,
 }
 
 pub(crate) struct InitFn {
     /// The `init` keyword, where a wrong signature is "expected".
     pub keyword: Ident,
-    pub path: ExprPath,
+    pub path: Written<QPath>,
 }
 
 const OPTIONS: &str =
@@ -35,77 +212,79 @@ const OPTIONS: &str =
 
 pub(crate) fn options(args: TokenStream, errors: &mut Errors) -> Options {
     let mut options = Options::default();
-    let parser = syn::meta::parser(|meta| {
-        let Some(name) = meta.path.get_ident().cloned() else {
-            return Err(meta.error(format_args!("unknown option: {OPTIONS}")));
-        };
-        let duplicate = || syn::Error::new(name.span(), format_args!("`{name}` is given twice"));
-        if name == INIT {
-            if options.init.is_some() {
-                return Err(duplicate());
-            }
-            let path = option_path(&meta, INIT, "Self::new", "a `fn() -> Self`")?;
-            options.init = Some(InitFn {
-                keyword: name.clone(),
-                path,
-            });
-        } else if name == CRATE {
-            if options.krate.is_some() {
-                return Err(duplicate());
-            }
-            let path = option_path(&meta, CRATE, "::my_local", "the `local` crate")?;
-            if let Some(qself) = &path.qself {
+    let parser = |input: ParseStream| {
+        nested_meta(input, |meta| {
+            let Some(name) = meta.path.get_ident().cloned() else {
+                return Err(meta.error(format_args!("unknown option: {OPTIONS}")));
+            };
+            let duplicate =
+                || syn::Error::new(name.span(), format_args!("`{name}` is given twice"));
+            if name == INIT {
+                if options.init.is_some() {
+                    return Err(duplicate());
+                }
+                let path = option_path(&meta, &name, "Self::new", "a `fn() -> Self`")?;
+                options.init = Some(InitFn {
+                    keyword: name.clone(),
+                    path,
+                });
+            } else if name == CRATE {
+                if options.krate.is_some() {
+                    return Err(duplicate());
+                }
+                let path = option_path(&meta, &name, "::my_local", "the `local` crate")?;
+                if let Some(qself) = &path.node.qself {
+                    return Err(syn::Error::new(
+                        qself.lt,
+                        "`crate` names the `local` crate as a path, such as `crate = ::my_local`",
+                    ));
+                }
+                options.krate = Some(path.map(|path| path.path));
+            } else if name == INHERIT || name == PER_THREAD {
+                let input = meta.input;
+                if input.peek(Token![=])
+                    || input.peek(syn::token::Paren)
+                    || input.peek(syn::token::Bracket)
+                    || input.peek(syn::token::Brace)
+                {
+                    return Err(meta.error(format_args!(
+                        "`{name}` takes no value: write `#[thread_local_struct({name})]`"
+                    )));
+                }
+                expect_comma(input)?;
+                let slot = if name == INHERIT {
+                    &mut options.inherit
+                } else {
+                    &mut options.per_thread
+                };
+                if slot.replace(name.clone()).is_some() {
+                    return Err(duplicate());
+                }
+            } else {
                 return Err(syn::Error::new(
-                    qself.lt_token.span,
-                    "`crate` names the `local` crate as a path, such as `crate = ::my_local`",
+                    name.span(),
+                    format_args!("unknown option `{name}`: {OPTIONS}"),
                 ));
             }
-            options.krate = Some(path.path);
-        } else if name == INHERIT || name == PER_THREAD {
-            let input = meta.input;
-            if input.peek(Token![=])
-                || input.peek(syn::token::Paren)
-                || input.peek(syn::token::Bracket)
-                || input.peek(syn::token::Brace)
-            {
-                return Err(meta.error(format_args!(
-                    "`{name}` takes no value: write `#[thread_local_struct({name})]`"
-                )));
-            }
-            expect_comma(input)?;
-            let slot = if name == INHERIT {
-                &mut options.inherit
-            } else {
-                &mut options.per_thread
-            };
-            if slot.replace(name.clone()).is_some() {
-                return Err(duplicate());
-            }
-        } else {
-            return Err(syn::Error::new(
-                name.span(),
-                format_args!("unknown option `{name}`: {OPTIONS}"),
-            ));
-        }
-        Ok(())
-    });
+            Ok(())
+        })
+    };
     if let Err(error) = parser.parse2(args) {
         errors.push(error);
     }
     options
 }
 
-/// The path after `init =` or `crate =`.
+/// The path after `init =` or `crate =`, named by `option`.
 fn option_path(
-    meta: &syn::meta::ParseNestedMeta<'_>,
-    option: Symbol,
+    meta: &NestedMeta<'_>,
+    option: &Ident,
     example: &str,
     what: &str,
-) -> syn::Result<ExprPath> {
-    let keyword = meta.path.span();
+) -> syn::Result<Written<QPath>> {
     let value = meta.value().map_err(|_| {
         syn::Error::new(
-            keyword,
+            option.span(),
             format_args!("`{option}` names {what}: write `{option} = {example}`"),
         )
     })?;
@@ -114,16 +293,18 @@ fn option_path(
             "remove the quotes: `{option}` takes the path itself, `{option} = {example}`"
         )));
     }
-    let path = value.parse::<ExprPath>().map_err(|error| {
-        let message = if option == INIT {
-            "expected the path of a `fn() -> Self`, such as `Self::new`; for an expression, \
-             put `#[init(..)]` on the fields"
-                .to_owned()
-        } else {
-            format!("expected the path of {what}, such as `{example}`")
-        };
-        syn::Error::new(error.span(), message)
-    })?;
+    // As syn reads an `ExprPath`: a path, maybe qualified, its generic arguments after `::`.
+    let path =
+        Written::parse_with(value, |value| grammar::qpath(value, true)).map_err(|error| {
+            let message = if option == INIT {
+                "expected the path of a `fn() -> Self`, such as `Self::new`; for an expression, \
+                 put `#[init(..)]` on the fields"
+                    .to_owned()
+            } else {
+                format!("expected the path of {what}, such as `{example}`")
+            };
+            syn::Error::new(error.span(), message)
+        })?;
     if option == INIT && value.peek(syn::token::Paren) {
         return Err(value.error(
             "write the function's path without calling it: `init = Self::new`; it is called \
@@ -148,7 +329,7 @@ fn expect_comma(input: ParseStream) -> syn::Result<()> {
 
 impl Symbol {
     fn path_of(self, attr: &Attribute) -> bool {
-        attr.path() == self
+        attr.meta.path == self
     }
 }
 
@@ -169,44 +350,52 @@ pub(crate) struct FieldAttrs {
     /// Predicates of the field's `#[cfg(..)]`: the field, and so its accessors and its place
     /// in the initializer, exist where all of them hold.
     pub cfgs: Vec<TokenStream>,
-    /// `#[doc]`, copied onto the field's getter and setter.
-    pub docs: Vec<Attribute>,
+    /// `#[doc]` attributes, copied onto the field's getter and setter.
+    pub docs: Vec<TokenStream>,
     /// `#[deprecated]`, copied onto them too.
-    pub deprecated: Vec<Attribute>,
+    pub deprecated: Vec<TokenStream>,
+    /// `#[allow(..)]`, copied onto them and onto the field's binding in `Default`, which
+    /// repeat the field's type: a lint the user allowed on the field is allowed there too.
+    pub allows: Vec<TokenStream>,
 }
 
-/// Removes `#[init(..)]` from `attrs` (and from the `#[cfg_attr(..)]` that carry one) and
-/// returns what the attributes say; every other attribute stays, for the re-emitted struct.
-pub(crate) fn field_attrs(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> FieldAttrs {
+/// Reads `#[init(..)]` (also inside the `#[cfg_attr(..)]` that carry one) and returns what
+/// the attributes say, and the attributes for the re-emitted struct: every one but
+/// `#[init(..)]`, and a `cfg_attr` without it.
+pub(crate) fn field_attrs(
+    attrs: Vec<Written<Attribute>>,
+    errors: &mut Errors,
+) -> (FieldAttrs, TokenStream) {
     let mut found = FieldAttrs::default();
-    let mut kept = Vec::with_capacity(attrs.len());
-    for attr in attrs.drain(..) {
-        if INIT.path_of(&attr) {
-            let init = init(&attr.meta, attr.to_token_stream(), None);
+    let mut kept = TokenStream::new();
+    for attr in attrs {
+        if INIT.path_of(&attr.node) {
+            let init = init(&attr.node.meta, attr.tokens, None);
             add_init(&mut found, init, errors);
             continue;
         }
-        if CFG.path_of(&attr) {
-            if let Meta::List(list) = &attr.meta {
-                found.cfgs.push(list.tokens.clone());
+        if CFG.path_of(&attr.node) {
+            if let Some(predicate) = attr.node.meta.list() {
+                found.cfgs.push(predicate.clone());
             }
-        } else if DOC.path_of(&attr) {
-            found.docs.push(attr.clone());
-        } else if DEPRECATED.path_of(&attr) {
-            found.deprecated.push(attr.clone());
-        } else if CFG_ATTR.path_of(&attr)
-            && let Some(rewritten) = cfg_attr(&attr, &mut found, errors)
+        } else if DOC.path_of(&attr.node) {
+            found.docs.push(attr.tokens.clone());
+        } else if DEPRECATED.path_of(&attr.node) {
+            found.deprecated.push(attr.tokens.clone());
+        } else if ALLOW.path_of(&attr.node) {
+            found.allows.push(attr.tokens.clone());
+        } else if CFG_ATTR.path_of(&attr.node)
+            && let Some(rewritten) = cfg_attr(&attr.node, &mut found, errors)
         {
             kept.extend(rewritten);
             continue;
         }
-        kept.push(attr);
+        kept.extend(attr.tokens);
     }
-    *attrs = kept;
-    found
+    (found, kept)
 }
 
-fn add_init(found: &mut FieldAttrs, init: syn::Result<Init>, errors: &mut Errors) {
+fn add_init(found: &mut FieldAttrs, init: Result<Init, Error>, errors: &mut Errors) {
     match init {
         Err(error) => errors.push(error),
         Ok(init) if found.init.is_some() => {
@@ -221,62 +410,58 @@ fn add_init(found: &mut FieldAttrs, init: syn::Result<Init>, errors: &mut Errors
             } else {
                 "a second `#[init(..)]` on this field: give one initial value"
             };
-            errors.push(syn::Error::new_spanned(&init.spanned, message));
+            errors.push(Error::spanned(&init.spanned, message));
         }
         Ok(init) => found.init = Some(init),
     }
 }
 
 /// `#[cfg_attr(predicate, attrs..)]` holding an `init(..)`, possibly nested: reads the
-/// initializer and returns the attribute without it (`None` when it holds none, so that it
-/// is kept as written, malformed or not).
-fn cfg_attr(
-    attr: &Attribute,
-    found: &mut FieldAttrs,
-    errors: &mut Errors,
-) -> Option<Vec<Attribute>> {
-    let Meta::List(list) = &attr.meta else {
-        return None;
-    };
-    let (predicate, metas) = split_cfg_attr(list.tokens.clone())?;
-    if !metas.iter().any(holds_init) {
+/// initializer and returns the attribute without it, or nothing when only the `init(..)`
+/// was in it (`None` when it holds none, so that it is kept as written, malformed or not).
+fn cfg_attr(attr: &Attribute, found: &mut FieldAttrs, errors: &mut Errors) -> Option<TokenStream> {
+    let (predicate, metas) = split_cfg_attr(attr.meta.list()?.clone())?;
+    if !metas.iter().any(|meta| holds_init(&meta.node)) {
         return None;
     }
     let mut rest = Vec::new();
-    read_cfg_attr(&predicate, metas, found, &mut rest, errors);
+    read_cfg_attr(&predicate.tokens, metas, found, &mut rest, errors);
     if rest.is_empty() {
-        return Some(Vec::new());
+        return Some(TokenStream::new());
     }
-    let pound = attr.pound_token;
-    let style = attr.style;
-    let bracket = attr.bracket_token;
-    let cfg_attr = &list.path;
-    let meta: Meta = syn::parse2(quote!(#cfg_attr(#predicate, #(#rest),*))).ok()?;
-    Some(vec![Attribute {
-        pound_token: pound,
-        style,
-        bracket_token: bracket,
-        meta,
-    }])
+    let cfg_attr = attr.meta.path.get_ident()?;
+    let mut pound = Punct::new('#', Spacing::Alone);
+    pound.set_span(attr.pound);
+    let mut brackets = Group::new(
+        Delimiter::Bracket,
+        quote!(#cfg_attr(#predicate, #(#rest),*)),
+    );
+    brackets.set_span(attr.brackets);
+    Some(quote!(#pound #brackets))
 }
 
-fn split_cfg_attr(tokens: TokenStream) -> Option<(Meta, Punctuated<Meta, Token![,]>)> {
+/// The attributes that a `cfg_attr` applies, each with its tokens.
+type Metas = Punctuated<Written<Meta>, Token![,]>;
+
+/// A `cfg_attr`'s predicate and attributes.
+fn split_cfg_attr(tokens: TokenStream) -> Option<(Written<Meta>, Metas)> {
     let parser = |input: ParseStream| {
-        let predicate: Meta = input.parse()?;
+        let predicate = Written::parse_with(input, meta)?;
         input.parse::<Token![,]>()?;
-        let metas = Punctuated::<Meta, Token![,]>::parse_terminated(input)?;
+        let metas =
+            Punctuated::parse_terminated_with(input, |input| Written::parse_with(input, meta))?;
         Ok((predicate, metas))
     };
     parser.parse2(tokens).ok()
 }
 
 fn holds_init(meta: &Meta) -> bool {
-    if meta.path() == INIT {
+    if meta.path == INIT {
         return true;
     }
-    match meta {
-        Meta::List(list) if list.path == CFG_ATTR => split_cfg_attr(list.tokens.clone())
-            .is_some_and(|(_, metas)| metas.iter().any(holds_init)),
+    match meta.list() {
+        Some(tokens) if meta.path == CFG_ATTR => split_cfg_attr(tokens.clone())
+            .is_some_and(|(_, metas)| metas.iter().any(|meta| holds_init(&meta.node))),
         _ => false,
     }
 }
@@ -284,38 +469,33 @@ fn holds_init(meta: &Meta) -> bool {
 /// The attributes of one `cfg_attr` under `predicate`: `init(..)` is read, the others go
 /// to `rest` (a nested `cfg_attr` holding an `init` is read in turn, its rest kept nested).
 fn read_cfg_attr(
-    predicate: &Meta,
-    metas: Punctuated<Meta, Token![,]>,
+    predicate: &TokenStream,
+    metas: Metas,
     found: &mut FieldAttrs,
-    rest: &mut Vec<Meta>,
+    rest: &mut Vec<TokenStream>,
     errors: &mut Errors,
 ) {
     for meta in metas {
-        if meta.path() == INIT {
-            let init = init(&meta, meta.to_token_stream(), Some(quote!(#predicate)));
+        if meta.node.path == INIT {
+            let init = init(&meta.node, meta.tokens, Some(predicate.clone()));
             add_init(found, init, errors);
             continue;
         }
-        if let Meta::List(list) = &meta
-            && list.path == CFG_ATTR
-            && let Some((inner, metas)) = split_cfg_attr(list.tokens.clone())
-            && metas.iter().any(holds_init)
+        if let Some(tokens) = meta.node.list()
+            && let Some(path) = meta.node.path.get_ident()
+            && path == CFG_ATTR
+            && let Some((inner, metas)) = split_cfg_attr(tokens.clone())
+            && metas.iter().any(|meta| holds_init(&meta.node))
         {
-            let both: Meta = match syn::parse2(quote!(all(#predicate, #inner))) {
-                Ok(both) => both,
-                Err(_) => continue,
-            };
+            let both = quote!(all(#predicate, #inner));
             let mut inner_rest = Vec::new();
             read_cfg_attr(&both, metas, found, &mut inner_rest, errors);
             if !inner_rest.is_empty() {
-                let path = &list.path;
-                if let Ok(nested) = syn::parse2(quote!(#path(#inner, #(#inner_rest),*))) {
-                    rest.push(nested);
-                }
+                rest.push(quote!(#path(#inner, #(#inner_rest),*)));
             }
             continue;
         }
-        rest.push(meta);
+        rest.push(meta.tokens);
     }
 }
 
@@ -323,29 +503,33 @@ const INIT_FORM: &str = "expected `#[init(expr)]`, with the field's initial valu
 
 /// One `init(..)`: its tokens, checked only for being one expression as far as that can
 /// be told without parsing Rust expressions; rustc reports the rest at the user's tokens.
-fn init(meta: &Meta, spanned: TokenStream, predicate: Option<TokenStream>) -> syn::Result<Init> {
-    let list = match meta {
-        Meta::List(list) if matches!(list.delimiter, MacroDelimiter::Paren(_)) => list,
-        _ => return Err(syn::Error::new_spanned(&spanned, INIT_FORM)),
+fn init(meta: &Meta, spanned: TokenStream, predicate: Option<TokenStream>) -> Result<Init, Error> {
+    let tokens = match &meta.form {
+        Form::List {
+            delimiter: Delimiter::Parenthesis,
+            tokens,
+        } => tokens,
+        _ => return Err(Error::spanned(&spanned, INIT_FORM)),
     };
-    if list.tokens.is_empty() {
-        return Err(syn::Error::new_spanned(
+    if tokens.is_empty() {
+        return Err(Error::spanned(
             &spanned,
             "`#[init()]` is empty: write the field's initial value, `#[init(expr)]`",
         ));
     }
-    check_one_expression(&list.tokens)?;
-    if let Some(receiver) = find_self(list.tokens.clone()) {
+    check_one_expression(tokens)?;
+    if let Some(receiver) = find_self(tokens.clone()) {
         return Err(syn::Error::new(
             receiver,
             "an initializer cannot read other fields: each `#[init(..)]` is evaluated before \
              the value exists, with no `self`; to compute fields from each other, build the \
              whole value in one function, `#[thread_local_struct(init = Self::new)]`",
-        ));
+        )
+        .into());
     }
     Ok(Init {
         spanned,
-        tokens: list.tokens.clone(),
+        tokens: tokens.clone(),
         predicate,
     })
 }

@@ -3,14 +3,14 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Ident};
+use syn::Ident;
 
 use crate::ast::{Field, Input};
 use crate::attr;
 use crate::errors::Errors;
 use crate::fallback;
 use crate::functions::{self, Target};
+use crate::item::Item;
 use crate::valid::{self, unraw};
 use crate::wrap::{Runtime, allowed_lints, at};
 
@@ -19,17 +19,17 @@ use crate::wrap::{Runtime, allowed_lints, at};
 pub(crate) fn thread_local_struct(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let options = attr::options(args, &mut errors);
-    let derive = match syn::parse2::<DeriveInput>(item.clone()) {
-        Ok(derive) => derive,
+    let mut parsed = match syn::parse2::<Item>(item.clone()) {
+        Ok(parsed) => parsed,
         Err(error) => {
             errors.push(fallback::not_an_adt(&item).unwrap_or(error));
             return fallback::unparsed(&errors, item);
         }
     };
-    if !matches!(derive.data, Data::Struct(_)) {
-        return fallback::not_a_struct(errors, item, &derive, &options);
-    }
-    let input = Input::from_syn(derive, options, &mut errors);
+    let Some(fields) = parsed.fields.take() else {
+        return fallback::not_a_struct(errors, item, &parsed, &options);
+    };
+    let input = Input::new(parsed, fields, options, &mut errors);
     let findings = valid::check(&input, &mut errors);
     if errors.is_empty() {
         expand(&input)
@@ -42,12 +42,12 @@ pub(crate) fn thread_local_struct(args: TokenStream, item: TokenStream) -> Token
 fn expand(input: &Input) -> TokenStream {
     let Input {
         item,
+        ident,
         options,
         fields,
         ..
     } = input;
     let runtime = Runtime::new(options.krate.as_ref());
-    let ident = &item.ident;
     let storage = functions::storage();
     let struct_storage = runtime.private(Span::call_site(), "struct_storage");
 
@@ -71,8 +71,8 @@ fn expand(input: &Input) -> TokenStream {
     let functions = functions::render(
         &Target {
             ident,
-            generics: &item.generics,
-            vis: &item.vis,
+            generics: &input.generics,
+            vis: &input.vis,
             fields,
             clashes: &vec![false; fields.len()],
             packed: input.packed,
@@ -96,7 +96,7 @@ fn expand(input: &Input) -> TokenStream {
 
         #functions
     };
-    let wrapped = runtime.wrap_in_const(&input.cfgs, code);
+    let wrapped = runtime.wrap_in_const(&input.carried, code);
     quote!(#item #wrapped)
 }
 
@@ -107,7 +107,7 @@ fn expand(input: &Input) -> TokenStream {
 /// allowed to use a `#[deprecated]` struct and its fields; the user's initial values are
 /// evaluated outside that, so that their own warnings still show.
 fn default_impl(input: &Input, runtime: &Runtime) -> TokenStream {
-    let ident = input.ident();
+    let ident = &input.ident;
     let alias = Ident::new("__ThreadLocalStruct", Span::mixed_site());
     let name = unraw(ident);
     let enter_default = runtime.private(Span::call_site(), "enter_default");
@@ -175,22 +175,24 @@ fn default_impl(input: &Input, runtime: &Runtime) -> TokenStream {
 /// out.
 fn field_value(field: &Field, binding: &Ident, runtime: &Runtime) -> TokenStream {
     let ty = &field.ty;
+    // The binding exists where the field does, and allows what the user allowed on it.
     let cfgs = field.attrs.cfgs.iter();
-    let cfgs = quote!(#(#[cfg(#cfgs)])*);
+    let allows = &field.attrs.allows;
+    let carried = quote!(#(#[cfg(#cfgs)])* #(#allows)*);
     // Not `Default`: an error at the field's type, asking for `#[init(..)]`.
     let default = {
-        let field_default = runtime.private(ty.span(), "FieldDefault");
-        quote_spanned!(at(ty.span())=> <#ty as #field_default>::field_default())
+        let field_default = runtime.private(field.ty_span, "FieldDefault");
+        quote_spanned!(at(field.ty_span)=> <#ty as #field_default>::field_default())
     };
     match &field.attrs.init {
-        None => quote!(#cfgs let #binding: #ty = #default;),
+        None => quote!(#carried let #binding: #ty = #default;),
         Some(init) => {
             let tokens = &init.tokens;
             match &init.predicate {
-                None => quote!(#cfgs let #binding: #ty = #tokens;),
+                None => quote!(#carried let #binding: #ty = #tokens;),
                 Some(predicate) => quote! {
-                    #cfgs #[cfg(#predicate)] let #binding: #ty = #tokens;
-                    #cfgs #[cfg(not(#predicate))] let #binding: #ty = #default;
+                    #carried #[cfg(#predicate)] let #binding: #ty = #tokens;
+                    #carried #[cfg(not(#predicate))] let #binding: #ty = #default;
                 },
             }
         }

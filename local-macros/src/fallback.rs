@@ -4,12 +4,13 @@
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
-use syn::{Data, DeriveInput};
+use syn::Ident;
 
 use crate::ast::Input;
 use crate::attr::Options;
 use crate::errors::Errors;
 use crate::functions::{self, Target};
+use crate::item::{Generics, Item};
 use crate::valid::Findings;
 use crate::wrap::{Runtime, allowed_lints};
 
@@ -20,9 +21,9 @@ pub(crate) fn expand(input: &Input, findings: &Findings, errors: &Errors) -> Tok
     let runtime = Runtime::new(input.options.krate.as_ref());
     let functions = functions::render(
         &Target {
-            ident: &item.ident,
-            generics: &item.generics,
-            vis: &item.vis,
+            ident: &input.ident,
+            generics: &input.generics,
+            vis: &input.vis,
             fields: &input.fields,
             clashes: &findings.clashes,
             packed: input.packed,
@@ -35,9 +36,9 @@ pub(crate) fn expand(input: &Input, findings: &Findings, errors: &Errors) -> Tok
     let default = if findings.derives_default || findings.unsized_field {
         TokenStream::new()
     } else {
-        default_stub(item)
+        default_stub(&input.ident, &input.generics)
     };
-    let stubs = runtime.wrap_in_const(&input.cfgs, quote!(#default #functions));
+    let stubs = runtime.wrap_in_const(&input.carried, quote!(#default #functions));
     with_errors(errors, quote!(#item #stubs))
 }
 
@@ -46,21 +47,16 @@ pub(crate) fn expand(input: &Input, findings: &Findings, errors: &Errors) -> Tok
 pub(crate) fn not_a_struct(
     mut errors: Errors,
     item: TokenStream,
-    derive: &DeriveInput,
+    parsed: &Item,
     options: &Options,
 ) -> TokenStream {
-    let keyword = match &derive.data {
-        Data::Enum(data) => data.enum_token.span,
-        Data::Union(data) => data.union_token.span,
-        Data::Struct(data) => data.struct_token.span,
-    };
-    errors.push(syn::Error::new(keyword, NOT_A_STRUCT));
+    errors.push(syn::Error::new(parsed.keyword.span(), NOT_A_STRUCT));
     let runtime = Runtime::new(options.krate.as_ref());
     let functions = functions::render(
         &Target {
-            ident: &derive.ident,
-            generics: &derive.generics,
-            vis: &derive.vis,
+            ident: &parsed.ident,
+            generics: &parsed.generics,
+            vis: &parsed.vis.tokens,
             fields: &[],
             clashes: &[],
             packed: false,
@@ -123,9 +119,10 @@ pub(crate) fn not_an_adt(item: &TokenStream) -> Option<syn::Error> {
     constant.map(|span| syn::Error::new(span, NOT_A_STRUCT))
 }
 
-fn default_stub(item: &DeriveInput) -> TokenStream {
-    let ident = &item.ident;
-    let (impl_generics, type_generics, where_clause) = item.generics.split_for_impl();
+fn default_stub(ident: &Ident, generics: &Generics) -> TokenStream {
+    let impl_generics = generics.impl_generics();
+    let type_generics = generics.type_generics();
+    let where_clause = generics.where_clause();
     let allowed = allowed_lints();
     quote_spanned! {Span::mixed_site()=>
         #[automatically_derived]

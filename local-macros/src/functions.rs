@@ -4,18 +4,18 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
-use syn::{Generics, Ident, Visibility};
+use syn::Ident;
 
 use crate::ast::Field;
-use crate::valid::{accessible, is_unsized, unraw};
+use crate::item::Generics;
+use crate::valid::{accessible, unraw};
 use crate::wrap::{Runtime, allowed_lints, at};
 
 /// What the generated functions are made for.
 pub(crate) struct Target<'a> {
     pub ident: &'a Ident,
     pub generics: &'a Generics,
-    pub vis: &'a Visibility,
+    pub vis: &'a TokenStream,
     pub fields: &'a [Field],
     /// Per field: no accessors, since its name clashes with a generated function.
     pub clashes: &'a [bool],
@@ -24,7 +24,7 @@ pub(crate) struct Target<'a> {
     pub packed: bool,
     /// A field is unsized: functions that take or return `Self` by value are left out.
     pub unsized_field: bool,
-    pub runtime: &'a Runtime,
+    pub runtime: &'a Runtime<'a>,
 }
 
 /// One generated function.
@@ -65,7 +65,9 @@ pub(crate) fn render(target: &Target<'_>, stubs: bool) -> TokenStream {
         quote!(#attrs #signature { #body })
     });
     let ident = target.ident;
-    let (impl_generics, type_generics, where_clause) = target.generics.split_for_impl();
+    let impl_generics = target.generics.impl_generics();
+    let type_generics = target.generics.type_generics();
+    let where_clause = target.generics.where_clause();
     let allowed = allowed_lints();
     quote_spanned! {Span::mixed_site()=>
         #[automatically_derived]
@@ -185,7 +187,7 @@ fn functions(target: &Target<'_>) -> Vec<Function> {
         ]);
     }
     for (field, name) in accessible(target.fields, target.clashes) {
-        if is_unsized(&field.ty) {
+        if field.is_unsized {
             continue;
         }
         functions.extend(accessors(target, field, name));
@@ -201,6 +203,7 @@ fn accessors(target: &Target<'_>, field: &Field, name: &Ident) -> [Function; 2] 
     let span = at(name.span());
     let field_vis = &field.vis;
     let ty = &field.ty;
+    let ty_span = at(field.ty_span);
     let member = &field.member;
     let unraw = unraw(name);
     let setter = format_ident!("set_{}", unraw, span = name.span());
@@ -211,10 +214,11 @@ fn accessors(target: &Target<'_>, field: &Field, name: &Ident) -> [Function; 2] 
     let cfgs = quote_spanned!(span=> #(#[cfg(#cfgs)])*);
     let docs = &field.attrs.docs;
     let deprecated = &field.attrs.deprecated;
+    let allows = &field.attrs.allows;
 
     let (bound, read, get_doc) = if target.packed {
         (
-            quote_spanned!(at(ty.span())=> ::core::marker::Copy),
+            quote_spanned!(ty_span=> ::core::marker::Copy),
             quote_spanned!(span=> #value.#member),
             format!(
                 "A copy of this thread's `{unraw}` field of [`{ident}`], building the value \
@@ -224,7 +228,7 @@ fn accessors(target: &Target<'_>, field: &Field, name: &Ident) -> [Function; 2] 
         )
     } else {
         (
-            quote_spanned!(at(ty.span())=> ::core::clone::Clone),
+            quote_spanned!(ty_span=> ::core::clone::Clone),
             quote_spanned!(span=> ::core::clone::Clone::clone(&#value.#member)),
             format!(
                 "A clone of this thread's `{unraw}` field of [`{ident}`], building the value \
@@ -236,11 +240,11 @@ fn accessors(target: &Target<'_>, field: &Field, name: &Ident) -> [Function; 2] 
     let set_doc = format!(
         "Sets this thread's `{unraw}` field of [`{ident}`], building the value first if needed."
     );
-    let bound = quote_spanned!(at(ty.span())=> for<'__local> #ty: #bound + '__local);
+    let bound = quote_spanned!(ty_span=> for<'__local> #ty: #bound + '__local);
     let getter = Function {
         attrs: {
             let docs = doc_attrs(&get_doc, docs);
-            quote_spanned!(span=> #cfgs #docs #(#deprecated)* #[must_use] #[track_caller])
+            quote_spanned!(span=> #cfgs #docs #(#deprecated)* #(#allows)* #[must_use] #[track_caller])
         },
         signature: quote_spanned! {span=>
             #field_vis fn #name() -> #ty
@@ -254,7 +258,7 @@ fn accessors(target: &Target<'_>, field: &Field, name: &Ident) -> [Function; 2] 
     let setter = Function {
         attrs: {
             let docs = doc_attrs(&set_doc, docs);
-            quote_spanned!(span=> #cfgs #docs #(#deprecated)* #[track_caller])
+            quote_spanned!(span=> #cfgs #docs #(#deprecated)* #(#allows)* #[track_caller])
         },
         signature: quote_spanned!(span=> #field_vis fn #setter(#value: #ty)),
         body: quote_spanned!(span=> #storage.with_mut(|#this| #this.#member = #value);),
@@ -278,7 +282,7 @@ impl Function {
 }
 
 /// The generated doc, as a paragraph after the field's own docs when it has some.
-fn doc_attrs(doc: &str, field_docs: &[syn::Attribute]) -> TokenStream {
+fn doc_attrs(doc: &str, field_docs: &[TokenStream]) -> TokenStream {
     if field_docs.is_empty() {
         return quote!(#[doc = #doc]);
     }

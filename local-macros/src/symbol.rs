@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use syn::{Ident, Path};
+use syn::Ident;
+
+use crate::grammar::Path;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Symbol(&'static str);
@@ -21,6 +23,7 @@ pub(crate) const CFG: Symbol = Symbol("cfg");
 pub(crate) const CFG_ATTR: Symbol = Symbol("cfg_attr");
 pub(crate) const DOC: Symbol = Symbol("doc");
 pub(crate) const DEPRECATED: Symbol = Symbol("deprecated");
+pub(crate) const ALLOW: Symbol = Symbol("allow");
 pub(crate) const DERIVE: Symbol = Symbol("derive");
 pub(crate) const REPR: Symbol = Symbol("repr");
 pub(crate) const PACKED: Symbol = Symbol("packed");

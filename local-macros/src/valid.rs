@@ -1,10 +1,14 @@
 //! The rules an input must follow: one `check_*` per rule, each broken rule reported at
 //! the user's tokens.
 
-use syn::{GenericParam, Type};
+use proc_macro2::Span;
+use syn::parse::Parser;
 
 use crate::ast::{Field, Input};
-use crate::errors::Errors;
+use crate::attr::{Form, nested_meta};
+use crate::errors::{Error, Errors};
+use crate::grammar::{Arguments, Path, Type};
+use crate::item::ParamKind;
 use crate::symbol::{DEFAULT_FN, DEFAULT_TRAIT, DERIVE};
 
 /// Names of the functions generated on every thread-local struct; a field cannot take one,
@@ -56,31 +60,33 @@ pub(crate) fn check(input: &Input, errors: &mut Errors) -> Findings {
 }
 
 fn check_generics(input: &Input, errors: &mut Errors) {
-    let generics = &input.item.generics;
+    let generics = &input.generics;
     let Some(param) = generics.params.first() else {
         return;
     };
-    let message = match param {
-        GenericParam::Type(_) => {
+    let message = match param.kind {
+        ParamKind::Type => {
             "a thread-local struct cannot have type parameters: each thread's value is built \
              by one initializer, for one concrete type"
         }
-        GenericParam::Lifetime(_) => {
+        ParamKind::Lifetime => {
             "a thread-local struct cannot have lifetime parameters: each thread's value lives \
              as long as its thread, so its fields must own their data"
         }
-        GenericParam::Const(_) => {
+        ParamKind::Const => {
             "a thread-local struct cannot have const parameters: declare one struct for each \
              value of the parameter"
         }
     };
-    errors.push(syn::Error::new_spanned(generics, message));
+    errors.push(Error::spanned(generics, message));
 }
 
 fn check_where_clause(input: &Input, errors: &mut Errors) {
-    if let Some(where_clause) = &input.item.generics.where_clause {
-        errors.push(syn::Error::new_spanned(
-            where_clause,
+    if input.generics.has_where_clause() {
+        // Underlined as the clause is written back, which leaves out a bare `where` as syn
+        // did: the error about one is at the attribute.
+        errors.push(Error::spanned(
+            input.generics.where_clause(),
             "a thread-local struct cannot have a `where` clause: it has no parameters to bound",
         ));
     }
@@ -92,10 +98,8 @@ fn check_has_fields(input: &Input, errors: &mut Errors) {
     }
     let message = "a thread-local struct needs at least one field: with none, there is no \
                    state to keep per thread";
-    errors.push(match input.fields_tokens() {
-        Some(fields) => syn::Error::new_spanned(fields, message),
-        None => syn::Error::new_spanned(input.ident(), message),
-    });
+    let span = input.fields_span.unwrap_or_else(|| input.ident.span());
+    errors.push(syn::Error::new(span, message));
 }
 
 fn check_field_defaults(input: &Input, errors: &mut Errors) {
@@ -104,7 +108,7 @@ fn check_field_defaults(input: &Input, errors: &mut Errors) {
         .iter()
         .filter_map(|field| field.default.as_ref())
     {
-        errors.push(syn::Error::new_spanned(
+        errors.push(Error::spanned(
             default,
             "field default values are not read by `#[thread_local_struct]`: write \
              `#[init(expr)]` on the field instead",
@@ -121,7 +125,7 @@ fn check_init_exclusive(input: &Input, errors: &mut Errors) {
         .iter()
         .filter_map(|field| field.attrs.init.as_ref())
     {
-        errors.push(syn::Error::new_spanned(
+        errors.push(Error::spanned(
             &init.spanned,
             "`#[init(..)]` on a field cannot be combined with \
              `#[thread_local_struct(init = ..)]`: the function builds the whole value; remove \
@@ -136,7 +140,7 @@ fn check_init_fn_not_default(input: &Input, errors: &mut Errors) {
     let Some(init) = &input.options.init else {
         return;
     };
-    let path = &init.path;
+    let path = &init.path.node;
     let segments = &path.path.segments;
     let Some(last) = segments.last() else {
         return;
@@ -145,9 +149,14 @@ fn check_init_fn_not_default(input: &Input, errors: &mut Errors) {
         return;
     }
     let names_self = |ty: &Type| match ty {
-        Type::Infer(_) => true,
+        Type::Infer => true,
         Type::Path(ty) => {
-            ty.qself.is_none() && (ty.path.is_ident("Self") || ty.path.is_ident(input.ident()))
+            ty.qself.is_none()
+                && (ty.path.is_ident("Self")
+                    || ty
+                        .path
+                        .get_ident()
+                        .is_some_and(|ident| *ident == input.ident))
         }
         _ => false,
     };
@@ -157,8 +166,7 @@ fn check_init_fn_not_default(input: &Input, errors: &mut Errors) {
             names_self(&qself.ty)
                 && (qself.position == 0
                     || segments
-                        .iter()
-                        .nth(qself.position - 1)
+                        .get(qself.position - 1)
                         .is_some_and(|segment| segment.ident == DEFAULT_TRAIT))
         }
         // `Default::default`, `::core::default::Default::default`, `Self::default`,
@@ -166,18 +174,18 @@ fn check_init_fn_not_default(input: &Input, errors: &mut Errors) {
         None => {
             segments.len() >= 2 && {
                 let owner = &segments[segments.len() - 2].ident;
-                owner == DEFAULT_TRAIT || owner == "Self" || owner == input.ident()
+                owner == DEFAULT_TRAIT || owner == "Self" || *owner == input.ident
             }
         }
     };
     if recursive {
-        errors.push(syn::Error::new_spanned(
-            path,
+        errors.push(Error::spanned(
+            &init.path,
             format_args!(
                 "`init` would call itself: `#[thread_local_struct]` implements `Default` for \
                  `{ident}` by calling `init`; name a function that builds the value, such as \
                  `{ident}::new`",
-                ident = input.ident(),
+                ident = input.ident,
             ),
         ));
     }
@@ -195,7 +203,7 @@ fn check_inherit_with_per_thread(input: &Input, errors: &mut Errors) {
 
 fn check_applied_once(input: &Input, errors: &mut Errors) {
     for attr in &input.repeated {
-        errors.push(syn::Error::new_spanned(
+        errors.push(Error::spanned(
             attr,
             "`#[thread_local_struct]` is applied twice: remove this one",
         ));
@@ -205,26 +213,50 @@ fn check_applied_once(input: &Input, errors: &mut Errors) {
 /// Returns whether `Default` is derived.
 fn check_no_derived_default(input: &Input, errors: &mut Errors) -> bool {
     let mut derived = false;
-    for attr in input.item.attrs.iter().filter(|attr| attr.path() == DERIVE) {
-        // A derive list that does not parse is the compiler's to report.
-        let _ = attr.parse_nested_meta(|meta| {
-            if meta
-                .path
-                .segments
-                .last()
-                .is_some_and(|last| last.ident == DEFAULT_TRAIT)
-            {
-                derived = true;
-                errors.push(syn::Error::new_spanned(
-                    &meta.path,
-                    "remove `Default` from this derive: `#[thread_local_struct]` implements \
-                     `Default` with the struct's initializer",
-                ));
-            }
-            Ok(())
-        });
+    for attr in input
+        .attrs
+        .iter()
+        .filter(|attr| attr.node.meta.path == DERIVE)
+    {
+        let Form::List { tokens, .. } = &attr.node.meta.form else {
+            continue;
+        };
+        // A derive list that does not parse is the compiler's to report; the paths read
+        // before the mistake are still checked.
+        let parser = |input: syn::parse::ParseStream| {
+            nested_meta(input, |meta| {
+                if meta
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|last| last.ident == DEFAULT_TRAIT)
+                {
+                    derived = true;
+                    let (start, end) = derived_path_ends(&meta.path);
+                    errors.push(Error::range(
+                        start,
+                        end,
+                        "remove `Default` from this derive: `#[thread_local_struct]` \
+                         implements `Default` with the struct's initializer",
+                    ));
+                }
+                Ok(())
+            })
+        };
+        let _ = parser.parse2(tokens.clone());
     }
     derived
+}
+
+/// The first and the last token of a path in a derive list: `::` or its first name, and its
+/// last name (such paths have no generic arguments).
+fn derived_path_ends(path: &Path) -> (Span, Span) {
+    let names = || path.segments.iter().map(|segment| segment.ident.span());
+    let start = match path.leading_colon {
+        Some(colon) => colon,
+        None => names().next().unwrap_or_else(Span::call_site),
+    };
+    (start, names().next_back().unwrap_or(start))
 }
 
 /// A field whose type is unsized as written (`[u8]`, `str`, `dyn Trait`): one error at
@@ -232,9 +264,9 @@ fn check_no_derived_default(input: &Input, errors: &mut Errors) -> bool {
 fn check_sized_fields(input: &Input, errors: &mut Errors) -> bool {
     let mut found = false;
     for field in &input.fields {
-        if is_unsized(&field.ty) {
+        if field.is_unsized {
             found = true;
-            errors.push(syn::Error::new_spanned(
+            errors.push(Error::spanned(
                 &field.ty,
                 "a thread-local struct is stored by value, so every field needs a size known \
                  at compile time: own the data instead, such as `Vec<u8>`, `String` or \
@@ -248,23 +280,21 @@ fn check_sized_fields(input: &Input, errors: &mut Errors) -> bool {
 /// Unsized as written: `[T]`, `str`, `dyn Trait`.
 pub(crate) fn is_unsized(ty: &Type) -> bool {
     match ty {
-        Type::Slice(_) | Type::TraitObject(_) => true,
-        Type::Paren(inner) => is_unsized(&inner.elem),
-        Type::Group(inner) => is_unsized(&inner.elem),
+        Type::Slice | Type::TraitObject { .. } => true,
+        Type::Paren(inner) | Type::Group(inner) => is_unsized(inner),
         Type::Path(path) => {
             let segments = &path.path.segments;
             path.qself.is_none()
                 && segments.last().is_some_and(|last| {
                     last.ident == "str"
-                        && last.arguments.is_none()
+                        && last.arguments == Arguments::None
                         && (segments.len() == 1
                             || segments
-                                .iter()
-                                .nth(segments.len() - 2)
+                                .get(segments.len() - 2)
                                 .is_some_and(|owner| owner.ident == "primitive"))
                 })
         }
-        _ => false,
+        Type::Infer | Type::Other => false,
     }
 }
 
@@ -283,7 +313,7 @@ fn check_names(input: &Input, clashes: &mut [bool], errors: &mut Errors) {
             Some(format!(
                 "a field named `{name}` clashes with the generated `{}::{name}()`: rename the \
                  field",
-                input.ident()
+                input.ident
             ))
         } else {
             names

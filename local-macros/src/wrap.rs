@@ -4,19 +4,20 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote_spanned;
-use syn::{Attribute, Ident, Path};
+use syn::Ident;
+
+use crate::grammar::Path;
+use crate::written::Written;
 
 /// How generated code reaches the runtime: every path into `__private` is made here.
-pub(crate) struct Runtime {
+pub(crate) struct Runtime<'a> {
     /// `crate = path`, or `None` for `::local`.
-    krate: Option<Path>,
+    krate: Option<&'a Written<Path>>,
 }
 
-impl Runtime {
-    pub(crate) fn new(krate: Option<&Path>) -> Self {
-        Runtime {
-            krate: krate.cloned(),
-        }
+impl<'a> Runtime<'a> {
+    pub(crate) fn new(krate: Option<&'a Written<Path>>) -> Self {
+        Runtime { krate }
     }
 
     /// The name the `const _` block gives the facade: one hygienic name, so that the paths
@@ -34,11 +35,12 @@ impl Runtime {
 
     /// The block every expansion goes in: it names the facade once, and carries the
     /// struct's `#[cfg(..)]`, since everything in it refers to the struct.
-    pub(crate) fn wrap_in_const(&self, cfgs: &[Attribute], code: TokenStream) -> TokenStream {
+    pub(crate) fn wrap_in_const(&self, carried: &[TokenStream], code: TokenStream) -> TokenStream {
         // A `crate = path` that does not resolve is reported at the user's path.
         let import = match &self.krate {
             Some(path) => {
                 let crate_name = path
+                    .node
                     .segments
                     .first()
                     .map_or_else(Span::call_site, |first| first.ident.span());
@@ -52,7 +54,7 @@ impl Runtime {
             }
         };
         quote_spanned! {Span::mixed_site()=>
-            #(#cfgs)*
+            #(#carried)*
             const _: () = {
                 #import
                 #code

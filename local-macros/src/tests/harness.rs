@@ -206,7 +206,6 @@ pub(super) fn check(expect: Expect, item: &TokenStream, output: TokenStream) -> 
             return Err(format!("no storage or no `with`: {}", shorten(&text)));
         }
         if let Err(error) = syn::parse2::<syn::File>(output)
-            && !has_underscore_field(item)
             && !has_malformed_init(item)
         {
             return Err(format!(
@@ -231,18 +230,6 @@ pub(super) fn check(expect: Expect, item: &TokenStream, output: TokenStream) -> 
         }
     }
     Ok(())
-}
-
-/// A field named `_`: syn parses it (unnamed fields), rustc refuses it before any attribute
-/// runs ("expected identifier, found reserved identifier `_`", rustc 1.95), so the macro never
-/// sees one from source. It accepts one, and generates `fn _()`, which is not Rust: that is
-/// the one output allowed not to parse.
-fn has_underscore_field(item: &TokenStream) -> bool {
-    syn::parse2::<syn::ItemStruct>(item.clone()).is_ok_and(|item| {
-        item.fields
-            .iter()
-            .any(|field| field.ident.as_ref().is_some_and(|ident| ident == "_"))
-    })
 }
 
 /// An `#[init(..)]` whose tokens are not an expression: the macro passes them on as they

@@ -20,6 +20,7 @@ use crate::expand::thread_local_struct;
 
 mod expansion;
 mod generate;
+mod grammar;
 mod harness;
 mod init;
 mod items;

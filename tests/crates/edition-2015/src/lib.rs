@@ -1,6 +1,7 @@
 //! In edition 2015, `::core::..` written with the crate's spans would mean a module `core`
 //! at the crate root; the expansion's own tokens keep the macro's edition, so `inherit`,
-//! `init = path` and the generated functions work here as in any edition.
+//! `init = path` and the generated functions work here as in any edition, and its errors
+//! (`tests/ui/`) read as they do in any edition.
 
 #[macro_use]
 extern crate local;
@@ -20,6 +21,16 @@ impl Counter {
     fn new() -> Self {
         Counter(10)
     }
+}
+
+/// Trait objects without `dyn`, as this edition writes them.
+#[allow(bare_trait_objects)]
+#[thread_local_struct]
+pub struct Handlers {
+    #[init(Box::new(|x| x + 1))]
+    pub on_value: Box<Fn(u8) -> u8 + Send>,
+    #[init(Vec::new())]
+    pub shown: Vec<Box<::std::fmt::Display + Send>>,
 }
 
 #[cfg(test)]
@@ -48,5 +59,12 @@ mod tests {
         );
         assert_eq!(seen.value, 3);
         assert_eq!(RequestId::value(), 1);
+    }
+
+    #[test]
+    fn fields_of_trait_objects_without_dyn() {
+        assert_eq!(Handlers::with(|h| (h.on_value)(1)), 2);
+        Handlers::with_mut(|h| h.shown.push(Box::new(7)));
+        assert_eq!(Handlers::with(|h| h.shown[0].to_string()), "7");
     }
 }
