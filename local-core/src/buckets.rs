@@ -47,6 +47,11 @@ impl Position {
     }
 }
 
+/// Buckets an owner may keep in place of allocating them ([`Buckets::lend`]), and their
+/// entries: the first few threads' entries then come with the table.
+pub(crate) const FIRST_BUCKETS: usize = 4;
+pub(crate) const FIRST_ENTRIES: usize = (1 << FIRST_BUCKETS) - 1;
+
 const fn bucket_len(bucket: usize) -> usize {
     1 << bucket
 }
@@ -68,6 +73,9 @@ pub(crate) struct CachePadded<T>(pub(crate) T);
 /// One instance's buckets of `E`.
 pub(crate) struct Buckets<E> {
     buckets: [AtomicPtr<E>; BUCKETS],
+    /// Buckets below this point into entries their owner keeps ([`lend`](Self::lend)):
+    /// not freed here.
+    lent: usize,
     /// Buckets below this may be allocated, none above: walks stop here instead of
     /// checking every bucket.
     allocated: AtomicUsize,
@@ -78,6 +86,7 @@ impl<E> Buckets<E> {
     pub(crate) const fn new() -> Self {
         Buckets {
             buckets: [const { AtomicPtr::new(ptr::null_mut()) }; BUCKETS],
+            lent: 0,
             allocated: AtomicUsize::new(0),
         }
     }
@@ -86,6 +95,7 @@ impl<E> Buckets<E> {
     pub(crate) fn new() -> Self {
         Buckets {
             buckets: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            lent: 0,
             allocated: AtomicUsize::new(0),
         }
     }
@@ -129,6 +139,25 @@ impl<E> Buckets<E> {
         unsafe { &*entries.add(position.offset) }
     }
 
+    /// Makes the first `buckets` buckets (of new buckets) those of `entries`, which the
+    /// caller keeps and drops.
+    ///
+    /// # Safety
+    ///
+    /// `entries` points at `2^buckets - 1` initialized entries, valid for as long as `self`
+    /// is used, and used only through `self` meanwhile.
+    pub(crate) unsafe fn lend(&mut self, entries: *mut E, buckets: usize) {
+        debug_assert_eq!(self.allocated(), 0, "lent before any other use");
+        for bucket in 0..buckets {
+            // SAFETY: the caller's duty: bucket `b` starts at entry `2^b - 1`, below
+            // `2^buckets - 1`.
+            let start = unsafe { entries.add(bucket_len(bucket) - 1) };
+            self.buckets[bucket].store(start, Ordering::Relaxed);
+        }
+        self.lent = buckets;
+        self.allocated.store(buckets, Ordering::Relaxed);
+    }
+
     /// The buckets a walk needs to visit: `0..allocated()`. One allocated meanwhile may be
     /// missed, as a thread that starts during the walk may.
     pub(crate) fn allocated(&self) -> usize {
@@ -163,7 +192,8 @@ impl<E> Buckets<E> {
 
 impl<E> Drop for Buckets<E> {
     fn drop(&mut self) {
-        for (bucket, entries) in self.buckets.iter_mut().enumerate() {
+        // Lent buckets are their owner's to drop.
+        for (bucket, entries) in self.buckets.iter_mut().enumerate().skip(self.lent) {
             let entries = entries.with_mut(|entries| *entries);
             if !entries.is_null() {
                 // SAFETY: installed by `get_or_insert` from `allocate_bucket(bucket, ..)`;
@@ -286,6 +316,28 @@ impl Drop for Free {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lent_buckets_are_read_in_place_and_left_to_their_owner() {
+        const LENT: usize = 3;
+        let mut first: Vec<u32> = (0..(1 << LENT) - 1).collect();
+        let mut buckets = Buckets::<u32>::new();
+        // SAFETY: 7 entries for 3 buckets, outliving `buckets`, used only through it.
+        unsafe { buckets.lend(first.as_mut_ptr(), LENT) };
+        assert_eq!(buckets.allocated(), LENT);
+        for (index, lent) in first.iter().enumerate() {
+            let entry = buckets.get(Position::of(index)).expect("lent");
+            assert!(ptr::eq(entry, lent));
+        }
+        assert_eq!(buckets.get(Position::of(7)), None);
+        assert_eq!(*buckets.get_or_insert(Position::of(7), || 70), 70);
+        let all: Vec<u32> = buckets.iter().map(|(_, entry)| *entry).collect();
+        assert_eq!(all[..7], [0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(all[7..], [70; 8]);
+        // Frees bucket 3 only; the lent entries are still the vector's.
+        drop(buckets);
+        assert_eq!(first.iter().sum::<u32>(), 21);
+    }
 
     #[test]
     fn positions_and_indices_are_inverses() {

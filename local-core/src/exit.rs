@@ -14,12 +14,13 @@
 
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
+use std::ptr;
 
 use crate::AccessError;
+use crate::anchor::Anchor;
 use crate::buckets::Position;
 use crate::context::Values;
 use crate::current;
-use crate::sync::Arc;
 use crate::thread_id;
 
 /// An instance as a thread's exit and `Context::inherit` see it, whatever its value type.
@@ -45,7 +46,7 @@ pub(crate) trait InheritFromThread {
 }
 
 struct Joined {
-    member: Arc<dyn Member>,
+    member: Anchor<dyn Member>,
     /// The instance opted into `Context::inherit`.
     inherit: bool,
 }
@@ -59,6 +60,8 @@ const INLINE_MEMBERS: usize = 4;
 struct Members {
     inline: [Option<Joined>; INLINE_MEMBERS],
     more: Vec<Joined>,
+    /// Members in all: `inline` is filled first, in order.
+    len: usize,
 }
 
 impl Members {
@@ -66,6 +69,7 @@ impl Members {
         Members {
             inline: [const { None }; INLINE_MEMBERS],
             more: Vec::new(),
+            len: 0,
         }
     }
 
@@ -74,21 +78,26 @@ impl Members {
     }
 
     fn len(&self) -> usize {
-        self.iter().count()
+        self.len
     }
 
     fn is_empty(&self) -> bool {
-        self.inline[0].is_none()
+        self.len == 0
     }
 
     fn push(&mut self, joined: Joined) {
-        match self.inline.iter_mut().find(|slot| slot.is_none()) {
+        match self.inline.get_mut(self.len) {
             Some(slot) => *slot = Some(joined),
             None => self.more.push(joined),
         }
+        self.len += 1;
     }
 
-    /// Keeps the members `keep` says to, in their order.
+    /// Keeps the members `keep` says to, in their order. Out of line: its temporaries would
+    /// otherwise make every first touch's stack frame hundreds of bytes deeper, each line of
+    /// which a new thread writes for the first time.
+    #[cold]
+    #[inline(never)]
     fn retain(&mut self, keep: impl Fn(&Joined) -> bool) {
         let all = std::mem::replace(self, Members::new());
         for joined in all.into_iter().filter(|joined| keep(joined)) {
@@ -133,17 +142,18 @@ thread_local! {
 
 /// Runs `f` on this thread's state: the live one, or the one whose exit is running.
 fn with_state<R>(f: impl FnOnce(&ThreadState) -> R) -> Result<R, AccessError> {
-    let mut f = Some(f);
-    if let Ok(result) = THREAD.try_with(|state| (f.take().expect("called once"))(state)) {
-        return Ok(result);
-    }
-    let exiting = current::exiting();
-    if exiting.is_null() {
+    let state = match THREAD.try_with(ptr::from_ref) {
+        Ok(state) => state,
+        Err(_) => current::exiting(),
+    };
+    if state.is_null() {
         return Err(AccessError::Destroyed);
     }
-    // SAFETY: `exiting` is set by `ThreadState::drop` to the state it is dropping, and
-    // cleared before that drop returns; this runs on the same thread, inside it.
-    Ok((f.take().expect("called once"))(unsafe { &*exiting }))
+    // SAFETY: either the live state, which std destroys only once this thread's exit
+    // reaches it, not while this thread runs `f` (our code, which runs no destructor); or
+    // the one `ThreadState::drop` is dropping, set by it as `exiting` and cleared before it
+    // returns, while this runs on the same thread, inside it.
+    Ok(f(unsafe { &*state }))
 }
 
 /// This thread's position in every instance's buckets, taking an index on first use.
@@ -175,7 +185,7 @@ fn register() -> Result<Position, AccessError> {
 
 /// Records that `member` holds an entry of this thread, for its exit. Refused once the
 /// exit is over: the thread can hold no more values.
-pub(crate) fn join(member: Arc<dyn Member>, inherit: bool) -> Result<(), AccessError> {
+pub(crate) fn join(member: Anchor<dyn Member>, inherit: bool) -> Result<(), AccessError> {
     with_state(|state| {
         let mut members = state.members.borrow_mut();
         // A thread that outlives many instances would keep a reference to each: sweep the
@@ -204,7 +214,7 @@ pub(crate) fn inherit_into(values: &Values) {
             .borrow()
             .iter()
             .filter(|joined| joined.inherit)
-            .map(|joined| Arc::clone(&joined.member))
+            .map(|joined| joined.member.clone())
             .collect();
         (
             state.index.get(),
@@ -249,7 +259,7 @@ impl Drop for ThreadState {
         let mut panic = None;
         for round in 1..=TEARDOWN_ROUNDS {
             if round == TEARDOWN_ROUNDS {
-                current::set_exiting(std::ptr::null());
+                current::set_exiting(ptr::null());
             }
             let members = std::mem::replace(&mut *state.members.borrow_mut(), Members::new());
             if members.is_empty() {
@@ -257,7 +267,7 @@ impl Drop for ThreadState {
             }
             // Last joined first, as std destroys thread-locals: a value made after another
             // may use it in its destructor (a buffer flushing into a sink opened first).
-            let Members { inline, more } = members;
+            let Members { inline, more, .. } = members;
             for joined in more
                 .into_iter()
                 .rev()
@@ -272,7 +282,7 @@ impl Drop for ThreadState {
         }
 
         // From here on the thread holds no more values: accesses are `Destroyed`.
-        current::set_exiting(std::ptr::null());
+        current::set_exiting(ptr::null());
         current::set_position(Position::NONE);
         for joined in destroyed.iter() {
             joined.member.forget(index);

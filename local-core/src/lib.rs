@@ -52,6 +52,8 @@
 mod sync;
 
 #[cfg(not(loom))]
+mod anchor;
+#[cfg(not(loom))]
 mod attribute;
 #[cfg(not(loom))]
 mod binding;

@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 use crate::AccessError;
+use crate::anchor::{Anchor, Counted};
 use crate::buckets::{Buckets, Position};
 use crate::context::Values;
 use crate::error::or_fail;
@@ -12,7 +13,7 @@ use crate::exit::{self, Member};
 use crate::lazy_table::LazyTable;
 use crate::reclaim::{Reader, Reclaim};
 use crate::shared_slot::{self, Node, Retired, SharedSlot};
-use crate::sync::{Arc, AtomicBool, Ordering};
+use crate::sync::{AtomicBool, Ordering};
 use crate::thread_local::drop_all;
 
 /// A per-thread value that other threads can read while its thread runs: each thread adds
@@ -67,7 +68,7 @@ pub struct SharedThreadLocal<T, F = fn() -> T> {
     table: LazyTable<SharedTable<T>>,
     init: F,
     keep: bool,
-    member: fn(Arc<SharedTable<T>>) -> Arc<dyn Member>,
+    member: fn(Anchor<SharedTable<T>>) -> Anchor<dyn Member>,
     _table: PhantomData<SharedTable<T>>,
 }
 
@@ -145,8 +146,11 @@ impl<T: Send + Sync + 'static, F: Fn() -> T> SharedThreadLocal<T, F> {
     }
 }
 
-fn shared_member<T: Send + Sync + 'static>(table: Arc<SharedTable<T>>) -> Arc<dyn Member> {
-    table
+/// The table as a thread's list keeps it, whatever its value type.
+fn shared_member<T: Send + Sync + 'static>(table: Anchor<SharedTable<T>>) -> Anchor<dyn Member> {
+    let table: NonNull<Counted<dyn Member>> = table.into_raw();
+    // SAFETY: from `into_raw`, unsized; its count is taken back once.
+    unsafe { Anchor::from_raw(table) }
 }
 
 impl<T: Send + Sync + 'static, F> SharedThreadLocal<T, F> {
@@ -184,16 +188,18 @@ impl<T, F> SharedThreadLocal<T, F> {
     }
 
     fn table_or_create(&self) -> &SharedTable<T> {
-        self.table.get_or_init(|| SharedTable {
+        let table = SharedTable {
             entries: Buckets::new(),
             reclaim: Reclaim::new(),
             keep: self.keep,
             dropped: AtomicBool::new(false),
-        })
+        };
+        // SAFETY: the write initializes the whole table.
+        unsafe { self.table.get_or_init(|place| place.write(table)) }
     }
 
     /// A counted reference to the table, for a thread's list of members.
-    fn member(&self) -> Arc<dyn Member> {
+    fn member(&self) -> Anchor<dyn Member> {
         (self.member)(self.table.counted())
     }
 

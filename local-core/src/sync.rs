@@ -21,6 +21,7 @@ pub(crate) use std::sync::atomic::{
     AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
 };
 #[cfg(not(loom))]
+#[allow(unused_imports)] // `Arc` is for the tests: tables are anchored (`anchor.rs`)
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Locks `mutex`, whether or not a panic poisoned it (see the module docs).

@@ -16,7 +16,7 @@ use std::cell::Cell;
 use std::ptr::{self, NonNull};
 
 use crate::AccessError;
-use crate::buckets::{Buckets, CachePadded, Position};
+use crate::buckets::{Buckets, CachePadded, FIRST_BUCKETS, FIRST_ENTRIES, Position};
 use crate::context::{Kind, Values};
 use crate::entry::{Entry, Status};
 use crate::error::or_fail;
@@ -82,16 +82,13 @@ struct Locked<T> {
     retained: Vec<T>,
 }
 
-/// In its `Arc`, the counts (which every thread's first touch increments) are kept apart
-/// from the bucket pointers (which every access reads) by padding ahead of them, not by
-/// aligning the table: an alignment above `malloc`'s makes the allocation, on a thread's
-/// first touch, several times dearer (see `buckets.rs`). `repr(C)` keeps the order.
-#[repr(C)]
+/// Aligned as its padded entries, so that in its anchor the count (which every thread's
+/// first touch increments) has a padded line of its own, apart from the bucket pointers
+/// (which every access reads).
 pub(crate) struct Table<T> {
-    /// With the counts before it, 128 bytes, as a padded entry: the bucket pointers start
-    /// on the next pair of cache lines whatever the allocation's address.
-    _apart: [u8; 128 - 2 * size_of::<usize>()],
     entries: Buckets<CachePadded<ThreadEntry<T>>>,
+    /// The entries of the first buckets, lent to `entries`.
+    first: [CachePadded<ThreadEntry<T>>; FIRST_ENTRIES],
     lock: Mutex<Locked<T>>,
     /// `retain_on_exit`.
     keep: bool,
@@ -116,18 +113,39 @@ unsafe impl<T: Send> Send for Table<T> {}
 pub(crate) type Drained<T> = Vec<T>;
 
 impl<T> Table<T> {
-    pub(crate) fn new(keep: bool, kind: &'static dyn Kind, inherit: Option<fn(&T) -> T>) -> Self {
-        Table {
-            _apart: [0; 128 - 2 * size_of::<usize>()],
-            entries: Buckets::new(),
-            lock: Mutex::new(Locked {
+    /// Builds a table at `place`, where it stays: the first threads' entries are in it,
+    /// lent to the buckets, so that those threads' first touches allocate nothing of the
+    /// instance's.
+    ///
+    /// # Safety
+    ///
+    /// `place` is aligned, valid for writes, and keeps the table, unmoved, until it is
+    /// dropped.
+    pub(crate) unsafe fn init(
+        place: *mut Self,
+        keep: bool,
+        kind: &'static dyn Kind,
+        inherit: Option<fn(&T) -> T>,
+    ) {
+        // SAFETY: the caller's duty: every field is written once, in place; the entries
+        // lent to the buckets live as long as they do (both are the table's) and are
+        // dropped by the table, after the buckets (field order), which do not free them.
+        unsafe {
+            let first = (&raw mut (*place).first).cast::<CachePadded<ThreadEntry<T>>>();
+            for offset in 0..FIRST_ENTRIES {
+                first.add(offset).write(CachePadded(ThreadEntry::new()));
+            }
+            let entries = &raw mut (*place).entries;
+            entries.write(Buckets::new());
+            (*entries).lend(first, FIRST_BUCKETS);
+            (&raw mut (*place).lock).write(Mutex::new(Locked {
                 retained: Vec::new(),
-            }),
-            keep,
-            kind,
-            inherit,
-            key: KEYS.fetch_add(2, Ordering::Relaxed),
-            dropped: AtomicBool::new(false),
+            }));
+            (&raw mut (*place).keep).write(keep);
+            (&raw mut (*place).kind).write(kind);
+            (&raw mut (*place).inherit).write(inherit);
+            (&raw mut (*place).key).write(KEYS.fetch_add(2, Ordering::Relaxed));
+            (&raw mut (*place).dropped).write(AtomicBool::new(false));
         }
     }
 

@@ -1,8 +1,10 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::ptr::NonNull;
 
 use crate::AccessError;
+use crate::anchor::{Anchor, Counted};
 use crate::binding::{Bind, Bound, Scoped};
 use crate::context::{Inherited, Kind, Plain};
 use crate::current;
@@ -10,7 +12,6 @@ use crate::entry::{Entry, Status};
 use crate::error::or_fail;
 use crate::exit::{self, Member};
 use crate::lazy_table::LazyTable;
-use crate::sync::Arc;
 use crate::table::Table;
 
 /// Per-instance thread-local storage: each thread that touches a `ThreadLocal` gets its own
@@ -51,6 +52,18 @@ use crate::table::Table;
 /// Inside a [`Context`] or [`scope`], a `ThreadLocal` reads the value of that frame, kept
 /// by the frame and dropped with it (never retained): `iter_mut`, `into_iter` and `clear`
 /// reach the values of threads, not those of frames.
+///
+/// # Memory
+///
+/// An instance allocates nothing until its first touch. Then it allocates its table:
+/// about 2.7 KiB for a small `T`, carrying the entries of the first 15 threads alive at
+/// once, so that those threads' first touches allocate nothing more. Each entry is padded
+/// to its own 128 bytes, so that threads writing their own values never share a cache
+/// line. Further threads' entries come in buckets of doubling size, allocated by the first
+/// thread that needs one (the `thread_local` crate's layout). A thread's index, and so its
+/// entry, is reused by later threads once it exits. The table is freed once the instance
+/// is dropped and no thread that used it still lists it (a thread lets go at its exit at
+/// the latest).
 ///
 /// # Why values are `Send + 'static`
 ///
@@ -154,7 +167,7 @@ pub struct ThreadLocal<T, F = fn() -> T> {
     inherit: Option<fn(&T) -> T>,
     /// The table as a member of a thread's list. Made where `T: Send + 'static` is known
     /// (the constructors), so that no access needs the bound: every instance has it.
-    member: fn(Arc<Table<T>>) -> Arc<dyn Member>,
+    member: fn(Anchor<Table<T>>) -> Anchor<dyn Member>,
     /// Owns a `Table<T>`: `Send` and `Sync` exactly when `T: Send`, like the `thread_local`
     /// crate's, since each thread reaches only its own value.
     _table: PhantomData<Table<T>>,
@@ -217,8 +230,11 @@ impl<T: Send + 'static, F: Fn() -> T> ThreadLocal<T, F> {
     }
 }
 
-fn member<T: Send + 'static>(table: Arc<Table<T>>) -> Arc<dyn Member> {
-    table
+/// The table as a thread's list keeps it, whatever its value type.
+fn member<T: Send + 'static>(table: Anchor<Table<T>>) -> Anchor<dyn Member> {
+    let table: NonNull<Counted<dyn Member>> = table.into_raw();
+    // SAFETY: from `into_raw`, unsized; its count is taken back once.
+    unsafe { Anchor::from_raw(table) }
 }
 
 impl<T: Send + 'static, F> ThreadLocal<T, F> {
@@ -286,13 +302,16 @@ impl<T, F> ThreadLocal<T, F> {
     }
 
     fn table_or_create(&self) -> &Table<T> {
-        self.table
-            .get_or_init(|| Table::new(self.keep, self.kind, self.inherit))
+        // SAFETY: `Table::init` initializes the whole table.
+        unsafe {
+            self.table
+                .get_or_init(|place| Table::init(place, self.keep, self.kind, self.inherit))
+        }
     }
 
     /// A counted reference to the table, for a thread's list of members. Called once the
     /// table exists.
-    fn member(&self) -> Arc<dyn Member> {
+    fn member(&self) -> Anchor<dyn Member> {
         (self.member)(self.table.counted())
     }
 

@@ -73,6 +73,55 @@ fn value_is_dropped_when_its_thread_exits_exactly_once() {
 }
 
 #[test]
+fn threads_past_the_entries_the_table_carries_keep_their_own_values() {
+    // A table carries the entries of the first 15 thread indices; the next threads' entries
+    // are in buckets allocated on their first touch. 20 threads alive at once cross that
+    // line, also under Miri: their values dropped by their exits, or kept and dropped by
+    // the instance.
+    let counters = Counters::default();
+    let threads = 20;
+    let mut local = counters.tracked_local();
+    let all_set = Barrier::new(threads + 1);
+    let checked = Barrier::new(threads + 1);
+    thread::scope(|s| {
+        for i in 0..threads {
+            let (local, all_set, checked) = (&local, &all_set, &checked);
+            s.spawn(move || {
+                local.with_mut(|t| t.value = i);
+                all_set.wait();
+                assert_eq!(local.with(|t| t.value), i);
+                checked.wait();
+            });
+        }
+        all_set.wait();
+        checked.wait();
+    });
+    counters.wait_for_drops(threads);
+    assert_eq!(counters.created(), threads);
+    assert_eq!(local.iter_mut().count(), 0);
+
+    // And values the instance keeps and drops itself, past the line too.
+    let mut kept = counters.tracked_local().retain_on_exit();
+    thread::scope(|s| {
+        for i in 0..threads {
+            let (kept, all_set) = (&kept, &all_set);
+            s.spawn(move || {
+                kept.with_mut(|t| t.value = i);
+                all_set.wait();
+            });
+        }
+        all_set.wait();
+    });
+    let mut values: Vec<usize> = kept.iter_mut().map(|t| t.value).collect();
+    values.sort_unstable();
+    assert_eq!(values, (0..threads).collect::<Vec<_>>());
+    assert_eq!(counters.live(), threads);
+    drop(kept);
+    assert_eq!(counters.drops(), 2 * threads, "no value dropped twice");
+    assert_eq!(counters.live(), 0);
+}
+
+#[test]
 fn a_new_thread_never_sees_an_exited_threads_value() {
     let local: ThreadLocal<Option<usize>> = ThreadLocal::new();
     // One thread at a time, so each reuses the slot of the one before it.
