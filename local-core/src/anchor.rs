@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr::{self, NonNull};
 
-use crate::sync::{AtomicUsize, Ordering};
+use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 
 /// The alignment `malloc` gives every block.
 const MALLOC_ALIGN: usize = 16;
@@ -73,11 +73,14 @@ impl<X> Anchor<X> {
     pub(crate) unsafe fn new_with(init: impl FnOnce(*mut X)) -> Self {
         let layout = Layout::new::<Counted<X>>();
         let block_layout = block_layout(layout);
-        // SAFETY: the layout has a non-zero size: the header's.
-        let block = unsafe { alloc::alloc(block_layout) };
-        if block.is_null() {
-            alloc::handle_alloc_error(block_layout);
-        }
+        let block = take_spare(block_layout).unwrap_or_else(|| {
+            // SAFETY: the layout has a non-zero size: the header's.
+            let block = unsafe { alloc::alloc(block_layout) };
+            if block.is_null() {
+                alloc::handle_alloc_error(block_layout);
+            }
+            block
+        });
         let align = layout.align();
         // Zero when `align <= MALLOC_ALIGN`; otherwise at most `align - MALLOC_ALIGN`.
         let slide = (align - (block.addr() & (align - 1))) & (align - 1);
@@ -186,14 +189,72 @@ impl<X: ?Sized> Drop for Anchor<X> {
         // block's provenance (from `new`).
         let block = unsafe { self.counted.cast::<u8>().as_ptr().sub(slide) };
         // Freed after the value, even if dropping it panics.
-        let _free = Free(block, block_layout(layout));
+        let free = Free(block, block_layout(layout));
         // SAFETY: this was the last anchor: nothing uses the value again.
         unsafe { ptr::drop_in_place(self.counted.as_ptr()) };
+        free.spare();
     }
+}
+
+/// One freed block, kept for the next anchor of the same layout, or null.
+///
+/// A program that makes and drops instances over and over (a `ThreadLocal` per job, per
+/// scope, per batch) would otherwise free a table block and ask `malloc` for the same one
+/// again, on the first touch of each instance, by a thread that may have just started: a
+/// table carrying its first threads' entries is past glibc's small sizes, so that request
+/// takes its slow path. One block of a couple of KiB is all that is kept; a block of another
+/// layout replaces it.
+///
+/// While kept, a block's first two words are its layout's size and alignment.
+static SPARE: AtomicPtr<u8> = AtomicPtr::new(ptr::null_mut());
+
+/// The kept block, if it has `layout`.
+fn take_spare(layout: Layout) -> Option<*mut u8> {
+    if SPARE.load(Ordering::Relaxed).is_null() {
+        return None;
+    }
+    let block = SPARE.swap(ptr::null_mut(), Ordering::Acquire);
+    if block.is_null() {
+        return None;
+    }
+    // SAFETY: a kept block begins with its layout (`Free::spare`, whose writes the swap
+    // acquired), and it is ours now.
+    let kept = unsafe {
+        let words = block.cast::<usize>();
+        Layout::from_size_align_unchecked(words.read(), words.add(1).read())
+    };
+    if kept == layout {
+        return Some(block);
+    }
+    // SAFETY: a block from `alloc::alloc` with `kept`, no longer kept by anyone.
+    unsafe { alloc::dealloc(block, kept) };
+    None
 }
 
 /// A block from `alloc::alloc` with this layout, freed on drop.
 struct Free(*mut u8, Layout);
+
+impl Free {
+    /// Keeps the block for the next anchor ([`SPARE`]) if none is kept, else frees it.
+    fn spare(self) {
+        let Free(block, layout) = self;
+        std::mem::forget(self);
+        // SAFETY: the block is ours and at least two words long and aligned for them (a
+        // header of two `usize`s began it).
+        unsafe {
+            let words = block.cast::<usize>();
+            words.write(layout.size());
+            words.add(1).write(layout.align());
+        }
+        if SPARE
+            .compare_exchange(ptr::null_mut(), block, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            // SAFETY: from `alloc::alloc` with `layout`, not kept.
+            unsafe { alloc::dealloc(block, layout) };
+        }
+    }
+}
 
 impl Drop for Free {
     fn drop(&mut self) {

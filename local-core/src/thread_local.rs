@@ -63,7 +63,9 @@ use crate::table::Table;
 /// thread that needs one (the `thread_local` crate's layout). A thread's index, and so its
 /// entry, is reused by later threads once it exits. The table is freed once the instance
 /// is dropped and no thread that used it still lists it (a thread lets go at its exit at
-/// the latest).
+/// the latest). The process keeps one freed table block, for the next instance that needs
+/// one of its size: a program that makes an instance per job does not go back to the
+/// allocator for each.
 ///
 /// # Why values are `Send + 'static`
 ///

@@ -428,6 +428,43 @@ fn instances_are_independent() {
 }
 
 #[test]
+fn instances_made_after_others_are_dropped_start_empty() {
+    // A dropped instance's table block may be kept and used for the next instance's table,
+    // of the same value type or not: nothing of the old instance shows through.
+    let counters = Counters::default();
+    let threads = scaled(4, 2);
+    for round in 0..4 {
+        let mut small = counters.tracked_local().retain_on_exit();
+        let mut large = ThreadLocal::with_init(|| [round; 40]).retain_on_exit();
+        assert!(!small.is_initialized() && !large.is_initialized());
+        spawn_and_join(threads, |i| {
+            assert_eq!(small.with(|t| t.value), 0, "a fresh value, round {round}");
+            assert_eq!(large.with(|a| a[39]), round);
+            small.with_mut(|t| t.value = round * 100 + i);
+            large.with_mut(|a| a[0] = i);
+        });
+        let mut values: Vec<usize> = small.iter_mut().map(|t| t.value).collect();
+        values.sort_unstable();
+        assert_eq!(
+            values,
+            (0..threads).map(|i| round * 100 + i).collect::<Vec<_>>()
+        );
+        assert_eq!(large.iter_mut().count(), threads);
+        // The block kept is the one dropped first: the next round's first instance finds its
+        // own layout's block, or the other's.
+        if round % 2 == 0 {
+            drop(small);
+            drop(large);
+        } else {
+            drop(large);
+            drop(small);
+        }
+        assert_eq!(counters.live(), 0);
+    }
+    assert_eq!(counters.drops(), 4 * threads);
+}
+
+#[test]
 fn auto_traits_follow_the_value() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<ThreadLocal<Cell<u32>>>();
