@@ -202,8 +202,8 @@ impl<X: ?Sized> Drop for Anchor<X> {
 /// scope, per batch) would otherwise free a table block and ask `malloc` for the same one
 /// again, on the first touch of each instance, by a thread that may have just started: a
 /// table carrying its first threads' entries is past glibc's small sizes, so that request
-/// takes its slow path. One block of a couple of KiB is all that is kept; a block of another
-/// layout replaces it.
+/// takes its slow path. One block is all that is kept; an anchor of another layout that finds
+/// it frees it, and the next block freed takes its place.
 ///
 /// While kept, a block's first two words are its layout's size and alignment.
 static SPARE: AtomicPtr<u8> = AtomicPtr::new(ptr::null_mut());

@@ -149,8 +149,9 @@ fn with_state<R>(f: impl FnOnce(&ThreadState) -> R) -> Result<R, AccessError> {
     if state.is_null() {
         return Err(AccessError::Destroyed);
     }
-    // SAFETY: either the live state, which std destroys only once this thread's exit
-    // reaches it, not while this thread runs `f` (our code, which runs no destructor); or
+    // SAFETY: either the live state, which std destroys only in this thread's teardown,
+    // one destructor at a time: not while `f` runs on this thread's stack (if this is
+    // itself inside another destructor, the state's own runs after that one returns); or
     // the one `ThreadState::drop` is dropping, set by it as `exiting` and cleared before it
     // returns, while this runs on the same thread, inside it.
     Ok(f(unsafe { &*state }))
