@@ -639,7 +639,8 @@ impl<T, F> ThreadLocal<T, F> {
         or_fail::<T, _>(self.locate(Entry::take))
     }
 
-    /// Does this thread hold a value (initialized, or `set`)? Never runs the initializer.
+    /// Does this thread (or the current context) hold a value, initialized or `set`? Only
+    /// looks: never runs the initializer, and allocates nothing.
     ///
     /// # Examples
     ///
@@ -652,10 +653,19 @@ impl<T, F> ThreadLocal<T, F> {
     /// assert!(value.is_initialized());
     /// ```
     pub fn is_initialized(&self) -> bool {
-        match self.current_entry() {
-            Some(entry) => entry.is_present(),
-            None => self.locate(|entry| Ok(entry.is_present())).unwrap_or(false),
+        if let Some(entry) = self.current_entry() {
+            return entry.is_present();
         }
+        // Looks, and changes nothing: no table made, no thread registered, no entry added
+        // to a context. Without a table, no thread or context holds a value (keys come with
+        // the table); outside a frame, `current_entry` found the thread's entry if it has
+        // one.
+        let (Some(table), Some(frame)) = (self.table(), current::frame()) else {
+            return false;
+        };
+        // SAFETY: the current frame's values are valid while it is current; `key` stands
+        // for this instance, whose nodes hold `T`.
+        unsafe { (*frame.values).find::<T>(table.key) }.is_some_and(Entry::is_present)
     }
 
     /// Runs `f` with this thread's value (or the current context's) bound to `value`; the
