@@ -7,8 +7,15 @@
 //! back to its bins, which made the first touch of an instance markedly dearer. Here the
 //! block is asked with `malloc`'s own alignment and the table slid to its alignment inside
 //! it, as `buckets.rs` does for buckets; the distance is kept in the header.
+//!
+//! And the last anchor of a value that can be emptied for reuse ([`Recycle`]) keeps it,
+//! block and all, for the next anchor of the same type ([`SPARE`]): a table carries its
+//! first threads' padded entries, and building one writes some thirty cache lines, which
+//! each new instance's first touch would otherwise pay for.
 
 use std::alloc::{self, Layout};
+use std::any::TypeId;
+use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr::{self, NonNull};
@@ -19,27 +26,81 @@ use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 const MALLOC_ALIGN: usize = 16;
 
 /// The block of an anchor: its header and value, then the value's alignment's worth of
-/// room to slide them to it.
+/// room to slide them to it. `repr(C)`: the header is at the same offsets whatever the
+/// value, for [`take_spare`], which reads it before it knows the value's type.
+#[repr(C)]
 pub(crate) struct Counted<X: ?Sized> {
     /// Anchors of this block alive, as `Arc`'s strong count.
     count: AtomicUsize,
     /// From the start of the block to this header.
     slide: usize,
+    /// Set while the block is kept in [`SPARE`], by the last anchor, which kept it.
+    kept: Cell<Option<Kept>>,
     value: X,
 }
 
+/// What a value does when its last anchor drops.
+pub(crate) trait Recycle {
+    /// Empties the value, as new, for the next anchor of its type, which will find it in
+    /// [`SPARE`]; or returns `None` (the default) to have it dropped. Called with the last
+    /// anchor, instead of dropping the value, when nothing is kept yet. If it unwinds, the
+    /// value is dropped after all, so it leaves the value valid at every step.
+    fn recycle(&mut self) -> Option<Kept> {
+        None
+    }
+}
+
+/// What [`SPARE`] knows of the value it keeps.
+#[derive(Clone, Copy)]
+pub(crate) struct Kept {
+    /// The value's type, as its [`Recycle`] impl and
+    /// [`reuse_or_new_with`](Anchor::reuse_or_new_with) name it.
+    value_type: TypeId,
+    /// Drops the value and frees the block, given the header.
+    discard: unsafe fn(NonNull<u8>),
+}
+
+impl Kept {
+    /// Says that the value kept is of type `X`, named `value_type`.
+    ///
+    /// # Safety
+    ///
+    /// `X` is the type of the value that returns this from [`Recycle::recycle`], and
+    /// `value_type` names no other type, here or in [`Anchor::reuse_or_new_with`].
+    pub(crate) unsafe fn of<X>(value_type: TypeId) -> Kept {
+        Kept {
+            value_type,
+            discard: discard::<X>,
+        }
+    }
+}
+
+/// Drops a kept value and frees its block.
+///
+/// # Safety
+///
+/// `counted` is the header of a block that was kept in [`SPARE`] for a value of type `X`,
+/// taken out of it, and used by no one else.
+unsafe fn discard<X>(counted: NonNull<u8>) {
+    // The caller's duty makes it a block as `Retire` wants: no anchor left, and a valid
+    // value, since `recycle` returned.
+    drop(Retire(counted.cast::<Counted<X>>()));
+}
+
 /// A counted reference to a value on the heap, as `Arc`: the value is dropped, and its
-/// block freed, with the last anchor.
-pub(crate) struct Anchor<X: ?Sized> {
+/// block freed, with the last anchor (or kept for reuse, see [`Recycle`]).
+pub(crate) struct Anchor<X: ?Sized + Recycle> {
     counted: NonNull<Counted<X>>,
     _owns: PhantomData<Counted<X>>,
 }
 
 // SAFETY: as `Arc`: anchors on several threads share the value (`Sync`), and whichever
-// drops the last drops the value (`Send`).
-unsafe impl<X: ?Sized + Send + Sync> Send for Anchor<X> {}
+// drops the last drops or recycles the value (`Send`). The header's `kept` is only touched
+// by the last anchor, before it keeps the block, and by whoever takes the block from
+// `SPARE` after: the exchanges on `SPARE` order the two.
+unsafe impl<X: ?Sized + Recycle + Send + Sync> Send for Anchor<X> {}
 // SAFETY: as above.
-unsafe impl<X: ?Sized + Send + Sync> Sync for Anchor<X> {}
+unsafe impl<X: ?Sized + Recycle + Send + Sync> Sync for Anchor<X> {}
 
 /// The block to ask `malloc` for, for a header and value of `layout`.
 fn block_layout(layout: Layout) -> Layout {
@@ -55,9 +116,8 @@ fn block_layout(layout: Layout) -> Layout {
     Layout::from_size_align(size, MALLOC_ALIGN).expect("a valid layout")
 }
 
-impl<X> Anchor<X> {
+impl<X: Recycle> Anchor<X> {
     /// `value` on the heap, with one anchor: this one.
-    #[cfg(test)]
     pub(crate) fn new(value: X) -> Self {
         // SAFETY: writing `value` initializes the whole of it.
         unsafe { Anchor::new_with(|place: *mut X| place.write(value)) }
@@ -73,14 +133,11 @@ impl<X> Anchor<X> {
     pub(crate) unsafe fn new_with(init: impl FnOnce(*mut X)) -> Self {
         let layout = Layout::new::<Counted<X>>();
         let block_layout = block_layout(layout);
-        let block = take_spare(block_layout).unwrap_or_else(|| {
-            // SAFETY: the layout has a non-zero size: the header's.
-            let block = unsafe { alloc::alloc(block_layout) };
-            if block.is_null() {
-                alloc::handle_alloc_error(block_layout);
-            }
-            block
-        });
+        // SAFETY: the layout has a non-zero size: the header's.
+        let block = unsafe { alloc::alloc(block_layout) };
+        if block.is_null() {
+            alloc::handle_alloc_error(block_layout);
+        }
         let align = layout.align();
         // Zero when `align <= MALLOC_ALIGN`; otherwise at most `align - MALLOC_ALIGN`.
         let slide = (align - (block.addr() & (align - 1))) & (align - 1);
@@ -94,6 +151,7 @@ impl<X> Anchor<X> {
             let counted = block.add(slide).cast::<Counted<X>>();
             (&raw mut (*counted).count).write(AtomicUsize::new(1));
             (&raw mut (*counted).slide).write(slide);
+            (&raw mut (*counted).kept).write(Cell::new(None));
             init(&raw mut (*counted).value);
             NonNull::new_unchecked(counted)
         };
@@ -103,9 +161,39 @@ impl<X> Anchor<X> {
             _owns: PhantomData,
         }
     }
+
+    /// The value kept in [`SPARE`] if it is of the type `value_type` names, readied by
+    /// `reuse`; else a value built by `init`, as [`new_with`](Self::new_with). A kept value
+    /// of another type is dropped.
+    ///
+    /// # Safety
+    ///
+    /// As `new_with`, for `init`; and `value_type` names `X`, and no other type, as in
+    /// [`Kept::of`].
+    pub(crate) unsafe fn reuse_or_new_with(
+        value_type: TypeId,
+        reuse: impl FnOnce(&mut X),
+        init: impl FnOnce(*mut X),
+    ) -> Self {
+        if let Some(counted) = take_spare(value_type) {
+            let counted = counted.cast::<Counted<X>>();
+            // SAFETY: the kept block holds a live, recycled `Counted` of the type
+            // `value_type` names, `X` by the caller's duty, with no anchor left: it is ours.
+            unsafe {
+                (*counted.as_ptr()).count.store(1, Ordering::Relaxed);
+                reuse(&mut (*counted.as_ptr()).value);
+            }
+            return Anchor {
+                counted,
+                _owns: PhantomData,
+            };
+        }
+        // SAFETY: the caller's duty.
+        unsafe { Anchor::new_with(init) }
+    }
 }
 
-impl<X: ?Sized> Anchor<X> {
+impl<X: ?Sized + Recycle> Anchor<X> {
     /// Gives up this anchor without dropping its count: [`from_raw`](Self::from_raw) takes
     /// it back. The pointer keeps the block's provenance, for pointers into the value.
     pub(crate) fn into_raw(self) -> NonNull<Counted<X>> {
@@ -155,14 +243,14 @@ impl<X: ?Sized> Anchor<X> {
     }
 }
 
-impl<X: ?Sized> Clone for Anchor<X> {
+impl<X: ?Sized + Recycle> Clone for Anchor<X> {
     fn clone(&self) -> Self {
         // SAFETY: `self` holds a count of the block for the duration of the call.
         unsafe { Anchor::counted_from_raw(self.counted) }
     }
 }
 
-impl<X: ?Sized> Deref for Anchor<X> {
+impl<X: ?Sized + Recycle> Deref for Anchor<X> {
     type Target = X;
 
     fn deref(&self) -> &X {
@@ -171,7 +259,7 @@ impl<X: ?Sized> Deref for Anchor<X> {
     }
 }
 
-impl<X: ?Sized> Drop for Anchor<X> {
+impl<X: ?Sized + Recycle> Drop for Anchor<X> {
     fn drop(&mut self) {
         // SAFETY: `self` holds a count, so the block is alive.
         let header = unsafe { self.counted.as_ref() };
@@ -183,83 +271,88 @@ impl<X: ?Sized> Drop for Anchor<X> {
             return;
         }
         header.count.load(Ordering::Acquire);
-        let layout = Layout::for_value(header);
-        let slide = header.slide;
-        // SAFETY: the header is `slide` bytes into the block, and `counted` carries the
-        // block's provenance (from `new`).
-        let block = unsafe { self.counted.cast::<u8>().as_ptr().sub(slide) };
-        // Freed after the value, even if dropping it panics.
-        let free = Free(block, block_layout(layout));
-        // SAFETY: this was the last anchor: nothing uses the value again.
-        unsafe { ptr::drop_in_place(self.counted.as_ptr()) };
-        free.spare();
+        // Drops the value and frees the block unless it is kept, also if `recycle` unwinds.
+        let retire = Retire(self.counted);
+        if !SPARE.load(Ordering::Relaxed).is_null() {
+            return;
+        }
+        let counted = self.counted.as_ptr();
+        // SAFETY: this was the last anchor: the block is ours alone.
+        let Some(kept) = (unsafe { (*counted).value.recycle() }) else {
+            return;
+        };
+        // SAFETY: as above.
+        unsafe { (*counted).kept.set(Some(kept)) };
+        if SPARE
+            .compare_exchange(
+                ptr::null_mut(),
+                counted.cast::<u8>(),
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+        {
+            std::mem::forget(retire);
+        }
     }
 }
 
-/// One freed block, kept for the next anchor of the same layout, or null.
+/// A block whose last anchor is gone, with a valid value: drops the value, then frees the
+/// block. Made only for such a block, by the last anchor or from one taken out of `SPARE`.
+struct Retire<X: ?Sized>(NonNull<Counted<X>>);
+
+impl<X: ?Sized> Drop for Retire<X> {
+    fn drop(&mut self) {
+        // SAFETY: made by the last anchor, or from a block taken out of `SPARE`: nothing
+        // else uses the block. The header is `slide` bytes into it, and carries its
+        // provenance (from `new_with`).
+        unsafe {
+            let header = self.0.as_ref();
+            let block = self.0.cast::<u8>().as_ptr().sub(header.slide);
+            // Freed after the value, even if dropping it panics.
+            let _free = Free(block, block_layout(Layout::for_value(header)));
+            ptr::drop_in_place(self.0.as_ptr());
+        }
+    }
+}
+
+/// The header of the one value whose last anchor kept it ([`Recycle`]), or null; the
+/// header's `kept` says what the value is.
 ///
 /// A program that makes and drops instances over and over (a `ThreadLocal` per job, per
-/// scope, per batch) would otherwise free a table block and ask `malloc` for the same one
-/// again, on the first touch of each instance, by a thread that may have just started: a
-/// table carrying its first threads' entries is past glibc's small sizes, so that request
-/// takes its slow path. One block is all that is kept; an anchor of another layout that finds
-/// it frees it, and the next block freed takes its place.
-///
-/// While kept, a block's first two words are its layout's size and alignment.
+/// scope, per batch) would otherwise free a table and build the same again on the first
+/// touch of each instance, by a thread that may have just started: a table carrying its
+/// first threads' entries is past glibc's small sizes, and building it writes every one of
+/// them. One value is all that is kept: an anchor of another type that finds it drops it,
+/// and the next value recycled takes its place.
 static SPARE: AtomicPtr<u8> = AtomicPtr::new(ptr::null_mut());
 
-/// The kept block, if it has `layout`.
-fn take_spare(layout: Layout) -> Option<*mut u8> {
-    if SPARE.load(Ordering::Relaxed).is_null() {
-        return None;
+/// The kept value's header, if `value_type` names its type; a value of another type is
+/// dropped.
+fn take_spare(value_type: TypeId) -> Option<NonNull<u8>> {
+    let counted = NonNull::new(SPARE.swap(ptr::null_mut(), Ordering::Acquire))?;
+    // SAFETY: a kept header's `kept` was set before the exchange that kept it, which the
+    // swap acquired, and the block is ours now. `kept` is at the same place in every
+    // `Counted` (before the value, whose alignment follows it).
+    let kept = unsafe { counted.cast::<Counted<()>>().as_ref() }
+        .kept
+        .take()
+        .expect("a kept block says what it keeps");
+    if kept.value_type == value_type {
+        return Some(counted);
     }
-    let block = SPARE.swap(ptr::null_mut(), Ordering::Acquire);
-    if block.is_null() {
-        return None;
-    }
-    // SAFETY: a kept block begins with its layout (`Free::spare`, whose writes the swap
-    // acquired), and it is ours now.
-    let kept = unsafe {
-        let words = block.cast::<usize>();
-        Layout::from_size_align_unchecked(words.read(), words.add(1).read())
-    };
-    if kept == layout {
-        return Some(block);
-    }
-    // SAFETY: a block from `alloc::alloc` with `kept`, no longer kept by anyone.
-    unsafe { alloc::dealloc(block, kept) };
+    // SAFETY: `discard` is the kept value's own (`Kept::of`), and the block is ours.
+    unsafe { (kept.discard)(counted) };
     None
 }
 
 /// A block from `alloc::alloc` with this layout, freed on drop.
 struct Free(*mut u8, Layout);
 
-impl Free {
-    /// Keeps the block for the next anchor ([`SPARE`]) if none is kept, else frees it.
-    fn spare(self) {
-        let Free(block, layout) = self;
-        std::mem::forget(self);
-        // SAFETY: the block is ours and at least two words long and aligned for them (a
-        // header of two `usize`s began it).
-        unsafe {
-            let words = block.cast::<usize>();
-            words.write(layout.size());
-            words.add(1).write(layout.align());
-        }
-        if SPARE
-            .compare_exchange(ptr::null_mut(), block, Ordering::Release, Ordering::Relaxed)
-            .is_err()
-        {
-            // SAFETY: from `alloc::alloc` with `layout`, not kept.
-            unsafe { alloc::dealloc(block, layout) };
-        }
-    }
-}
-
 impl Drop for Free {
     fn drop(&mut self) {
-        // SAFETY: built by `Anchor::drop` from the block and layout of `Anchor::new`, once,
-        // after which nothing uses the block.
+        // SAFETY: built from the block and layout of `Anchor::new_with`, once, after which
+        // nothing uses the block.
         unsafe { alloc::dealloc(self.0, self.1) };
     }
 }
@@ -272,13 +365,15 @@ mod tests {
     #[repr(align(128))]
     struct Padded<'a>(&'a StdAtomicUsize, u8);
 
+    impl Recycle for Padded<'_> {}
+
     impl Drop for Padded<'_> {
         fn drop(&mut self) {
             self.0.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    trait Named {
+    trait Named: Recycle {
         fn name(&self) -> u8;
     }
 
@@ -319,5 +414,135 @@ mod tests {
         assert_eq!(drops.load(Ordering::Relaxed), 0);
         drop(unsized_anchors);
         assert_eq!(drops.load(Ordering::Relaxed), 16);
+    }
+
+    /// Values made, and dropped, of [`Reusable`].
+    static MADE: StdAtomicUsize = StdAtomicUsize::new(0);
+    static DROPPED: StdAtomicUsize = StdAtomicUsize::new(0);
+
+    /// Recycled, it says so; `reuse` then says it was.
+    struct Reusable(&'static str);
+
+    impl Reusable {
+        fn new() -> Self {
+            MADE.fetch_add(1, Ordering::Relaxed);
+            Reusable("new")
+        }
+    }
+
+    impl Recycle for Reusable {
+        fn recycle(&mut self) -> Option<Kept> {
+            self.0 = "recycled";
+            // SAFETY: the id of `Reusable`, which names no other type.
+            Some(unsafe { Kept::of::<Self>(TypeId::of::<Self>()) })
+        }
+    }
+
+    impl Drop for Reusable {
+        fn drop(&mut self) {
+            DROPPED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    impl Named for Reusable {
+        fn name(&self) -> u8 {
+            0
+        }
+    }
+
+    fn reuse_or_new(value_type: TypeId) -> Anchor<Reusable> {
+        // SAFETY: the write initializes the value; `value_type` names `Reusable` or a type
+        // that is not kept here.
+        unsafe {
+            Anchor::reuse_or_new_with(
+                value_type,
+                |reused: &mut Reusable| {
+                    assert_eq!(reused.0, "recycled");
+                    reused.0 = "reused";
+                },
+                |place: *mut Reusable| place.write(Reusable::new()),
+            )
+        }
+    }
+
+    #[test]
+    fn the_last_anchor_keeps_a_recyclable_value_for_the_next_anchor_of_its_type() {
+        // Other tests keep their own tables meanwhile, so a round may find the slot taken
+        // or the value gone: some rounds, not all, must reuse.
+        let (mut reused, mut dropped_for_another_type) = (0, 0);
+        for round in 0..100 {
+            let anchor = Anchor::new(Reusable::new());
+            if round % 2 == 0 {
+                drop(anchor);
+            } else {
+                // Recycled through the anchor of a thread's list, unsized.
+                let counted: NonNull<Counted<dyn Named + Send + Sync>> = anchor.into_raw();
+                // SAFETY: from `into_raw`, unsized.
+                drop(unsafe { Anchor::<dyn Named + Send + Sync>::from_raw(counted) });
+            }
+            let dropped = DROPPED.load(Ordering::Relaxed);
+            if round % 3 == 0 {
+                // Another type's anchor finds it and drops it.
+                let other = reuse_or_new(TypeId::of::<u8>());
+                assert_eq!(other.0, "new");
+                dropped_for_another_type += usize::from(DROPPED.load(Ordering::Relaxed) > dropped);
+            } else {
+                let next = reuse_or_new(TypeId::of::<Reusable>());
+                reused += usize::from(next.0 == "reused");
+            }
+        }
+        assert!(reused > 0, "no round reused the value kept");
+        assert!(
+            dropped_for_another_type > 0,
+            "no round dropped it for another type"
+        );
+        // Every value made is dropped once, but the one that may still be kept.
+        if let Some(kept) = take_spare(TypeId::of::<Reusable>()) {
+            drop(Retire(kept.cast::<Counted<Reusable>>()));
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while DROPPED.load(Ordering::Relaxed) < MADE.load(Ordering::Relaxed) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a value was never dropped"
+            );
+            std::thread::yield_now();
+        }
+        assert_eq!(
+            DROPPED.load(Ordering::Relaxed),
+            MADE.load(Ordering::Relaxed)
+        );
+    }
+
+    /// Panics when recycled.
+    struct Unrecyclable<'a>(&'a StdAtomicUsize);
+
+    impl Recycle for Unrecyclable<'_> {
+        fn recycle(&mut self) -> Option<Kept> {
+            panic!("cannot be emptied");
+        }
+    }
+
+    impl Drop for Unrecyclable<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn a_value_whose_recycling_unwinds_is_dropped_once() {
+        let drops = StdAtomicUsize::new(0);
+        let mut unwound = 0;
+        for round in 1..=100 {
+            let anchor = Anchor::new(Unrecyclable(&drops));
+            // Recycling is tried only if nothing is kept: another test's value may be.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(anchor)));
+            unwound += usize::from(result.is_err());
+            assert_eq!(drops.load(Ordering::Relaxed), round);
+            if unwound > 0 {
+                break;
+            }
+        }
+        assert!(unwound > 0, "recycling never ran");
     }
 }

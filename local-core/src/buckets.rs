@@ -158,6 +158,19 @@ impl<E> Buckets<E> {
         self.allocated.store(buckets, Ordering::Relaxed);
     }
 
+    /// Frees every bucket that is not lent, as new: the lent ones stay, to be used again.
+    pub(crate) fn reset(&mut self) {
+        for bucket in self.lent..self.allocated() {
+            let entries = self.buckets[bucket].with_mut(std::mem::take);
+            if !entries.is_null() {
+                // SAFETY: installed by `get_or_insert` from `allocate_bucket(bucket, ..)`,
+                // and no longer in the table; `&mut self` is the last reference to it.
+                unsafe { deallocate_bucket(entries, bucket) };
+            }
+        }
+        self.allocated.store(self.lent, Ordering::Relaxed);
+    }
+
     /// The buckets a walk needs to visit: `0..allocated()`. One allocated meanwhile may be
     /// missed, as a thread that starts during the walk may.
     pub(crate) fn allocated(&self) -> usize {

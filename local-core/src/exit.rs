@@ -17,14 +17,14 @@ use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
 
 use crate::AccessError;
-use crate::anchor::Anchor;
+use crate::anchor::{Anchor, Recycle};
 use crate::buckets::Position;
 use crate::context::Values;
 use crate::current;
 use crate::thread_id;
 
 /// An instance as a thread's exit and `Context::inherit` see it, whatever its value type.
-pub(crate) trait Member: Send + Sync {
+pub(crate) trait Member: Recycle + Send + Sync {
     /// The thread at `index` is exiting: destroy its value. Moves the value out under the
     /// instance's lock and drops it after.
     fn destroy(&self, index: usize);

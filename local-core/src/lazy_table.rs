@@ -5,7 +5,7 @@
 
 use std::ptr::{self, NonNull};
 
-use crate::anchor::{Anchor, Counted};
+use crate::anchor::{Anchor, Counted, Recycle};
 use crate::sync::{AtomicPtr, Ordering};
 
 pub(crate) struct LazyTable<T> {
@@ -14,7 +14,7 @@ pub(crate) struct LazyTable<T> {
     table: AtomicPtr<Counted<T>>,
 }
 
-impl<T> LazyTable<T> {
+impl<T: Recycle> LazyTable<T> {
     pub(crate) const fn new() -> Self {
         LazyTable {
             table: AtomicPtr::new(ptr::null_mut()),
@@ -30,19 +30,14 @@ impl<T> LazyTable<T> {
         Some(unsafe { Anchor::value_of(table) })
     }
 
-    /// The table, built in place by `init` on the first touch. Threads touching at once
-    /// may each build one: the first installed is kept, the others dropped.
-    ///
-    /// # Safety
-    ///
-    /// As [`Anchor::new_with`]: `init` initializes the whole table at the pointer it gets.
+    /// The table, made by `make` on the first touch. Threads touching at once may each
+    /// make one: the first installed is kept, the others dropped.
     #[cold]
-    pub(crate) unsafe fn get_or_init(&self, init: impl FnOnce(*mut T)) -> &T {
+    pub(crate) fn get_or_init(&self, make: impl FnOnce() -> Anchor<T>) -> &T {
         if let Some(table) = self.get() {
             return table;
         }
-        // SAFETY: the caller's duty.
-        let fresh = unsafe { Anchor::new_with(init) }.into_raw();
+        let fresh = make().into_raw();
         let installed = match self.table.compare_exchange(
             ptr::null_mut(),
             fresh.as_ptr(),

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 use crate::AccessError;
-use crate::anchor::{Anchor, Counted};
+use crate::anchor::{Anchor, Counted, Recycle};
 use crate::buckets::{Buckets, Position};
 use crate::context::Values;
 use crate::error::or_fail;
@@ -87,6 +87,10 @@ struct SharedEntry<T> {
     initializing: Cell<bool>,
     destroyed: Cell<bool>,
 }
+
+/// Dropped with its last anchor: its values are boxed, and reclaimed through readers, so
+/// there is no padded block of entries to keep.
+impl<T> Recycle for SharedTable<T> {}
 
 // SAFETY: slots are atomic (`shared_slot.rs`); the `Cell`s of an entry are only touched by
 // its owner thread (its accesses through `&self` and its exit). Values are shared between
@@ -188,14 +192,14 @@ impl<T, F> SharedThreadLocal<T, F> {
     }
 
     fn table_or_create(&self) -> &SharedTable<T> {
-        let table = SharedTable {
-            entries: Buckets::new(),
-            reclaim: Reclaim::new(),
-            keep: self.keep,
-            dropped: AtomicBool::new(false),
-        };
-        // SAFETY: the write initializes the whole table.
-        unsafe { self.table.get_or_init(|place| place.write(table)) }
+        self.table.get_or_init(|| {
+            Anchor::new(SharedTable {
+                entries: Buckets::new(),
+                reclaim: Reclaim::new(),
+                keep: self.keep,
+                dropped: AtomicBool::new(false),
+            })
+        })
     }
 
     /// A counted reference to the table, for a thread's list of members.

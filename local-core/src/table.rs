@@ -12,10 +12,12 @@
 //! and the instance be cleared or dropped, while a scoped thread is still running its exit.
 //! Every function here moves values in or out under the lock and drops them after it.
 
+use std::any::TypeId;
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
 
 use crate::AccessError;
+use crate::anchor::{Kept, Recycle};
 use crate::buckets::{Buckets, CachePadded, FIRST_BUCKETS, FIRST_ENTRIES, Position};
 use crate::context::{Kind, Values};
 use crate::entry::{Entry, Status};
@@ -99,6 +101,9 @@ pub(crate) struct Table<T> {
     pub(crate) key: usize,
     /// The `ThreadLocal` is gone: threads may forget this table.
     dropped: AtomicBool,
+    /// `TypeId::of::<T>()`, from the instance: names the table's type when it is kept for
+    /// reuse ([`Recycle`]).
+    value_type: TypeId,
 }
 
 // SAFETY: entries are only touched as the module docs say: by their owner alone, or under
@@ -120,9 +125,10 @@ impl<T> Table<T> {
     /// # Safety
     ///
     /// `place` is aligned, valid for writes, and keeps the table, unmoved, until it is
-    /// dropped.
+    /// dropped; `value_type` is `TypeId::of::<T>()`.
     pub(crate) unsafe fn init(
         place: *mut Self,
+        value_type: TypeId,
         keep: bool,
         kind: &'static dyn Kind,
         inherit: Option<fn(&T) -> T>,
@@ -146,7 +152,23 @@ impl<T> Table<T> {
             (&raw mut (*place).inherit).write(inherit);
             (&raw mut (*place).key).write(KEYS.fetch_add(2, Ordering::Relaxed));
             (&raw mut (*place).dropped).write(AtomicBool::new(false));
+            (&raw mut (*place).value_type).write(value_type);
         }
+    }
+
+    /// Readies a table that [`recycle`](Recycle::recycle) emptied for a new instance: writes
+    /// only what is the instance's own, with a key never used before.
+    pub(crate) fn reuse(
+        &mut self,
+        keep: bool,
+        kind: &'static dyn Kind,
+        inherit: Option<fn(&T) -> T>,
+    ) {
+        self.keep = keep;
+        self.kind = kind;
+        self.inherit = inherit;
+        self.key = KEYS.fetch_add(2, Ordering::Relaxed);
+        self.dropped.store(false, Ordering::Relaxed);
     }
 
     fn locked(&self) -> MutexGuard<'_, Locked<T>> {
@@ -294,10 +316,42 @@ impl<T> ThreadEntry<T> {
         }
     }
 
+    /// Makes the entry as new; its value, if any, is dropped after.
+    fn reset(&mut self) {
+        let new = self.entry.status() == Status::Empty
+            && !self.joined.get()
+            && !self.drained.get()
+            && self.cache.tag.get() == 0;
+        // Written only when needed: the table is recycled by a thread that may not have
+        // written these lines before.
+        if !new {
+            drop(std::mem::replace(self, ThreadEntry::new()));
+        }
+    }
+
     /// The thread at this index has made the entry its own ([`Table::owner_entry`]): it is
     /// listed for the thread's exit, and nothing a previous owner left is in it.
     pub(crate) fn is_owned(&self) -> bool {
         self.joined.get()
+    }
+}
+
+/// The last anchor of a table (the instance's, or a thread's list's) empties it for the
+/// next instance of `T`, which then writes a few words instead of building a table: its
+/// lent buckets, and their entries, are left in place as new.
+impl<T> Recycle for Table<T> {
+    fn recycle(&mut self) -> Option<Kept> {
+        // Each step leaves the table valid, should a value's `drop` panic: values are
+        // moved out of the table before they drop.
+        let retained = std::mem::take(&mut self.locked().retained);
+        drop(retained);
+        self.entries.reset();
+        for padded in &mut self.first {
+            padded.0.reset();
+        }
+        // SAFETY: `value_type` is `TypeId::of::<T>()` (`init`'s duty), the type of `Self`
+        // here and in `ThreadLocal::table_or_create`.
+        Some(unsafe { Kept::of::<Self>(self.value_type) })
     }
 }
 

@@ -1,3 +1,4 @@
+use std::any::TypeId;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -63,9 +64,10 @@ use crate::table::Table;
 /// thread that needs one (the `thread_local` crate's layout). A thread's index, and so its
 /// entry, is reused by later threads once it exits. The table is freed once the instance
 /// is dropped and no thread that used it still lists it (a thread lets go at its exit at
-/// the latest). The process keeps one freed table block, for the next instance that needs
-/// one of its size: a program that makes an instance per job does not go back to the
-/// allocator for each.
+/// the latest). The process keeps the last table freed, emptied, for the next instance of
+/// the same `T`: a program that makes an instance per job neither goes back to the
+/// allocator nor builds a table for each. Nothing of the old instance carries over: its
+/// values were dropped with it, and the new instance is a new key to every context.
 ///
 /// # Why values are `Send + 'static`
 ///
@@ -170,6 +172,9 @@ pub struct ThreadLocal<T, F = fn() -> T> {
     /// The table as a member of a thread's list. Made where `T: Send + 'static` is known
     /// (the constructors), so that no access needs the bound: every instance has it.
     member: fn(Anchor<Table<T>>) -> Anchor<dyn Member>,
+    /// `TypeId::of::<T>`, which needs `T: 'static` as `member` does: names `T` to the
+    /// table kept for reuse (`anchor.rs`).
+    value_type: fn() -> TypeId,
     /// Owns a `Table<T>`: `Send` and `Sync` exactly when `T: Send`, like the `thread_local`
     /// crate's, since each thread reaches only its own value.
     _table: PhantomData<Table<T>>,
@@ -227,6 +232,7 @@ impl<T: Send + 'static, F: Fn() -> T> ThreadLocal<T, F> {
             kind: Plain::<T>::KIND,
             inherit: None,
             member: member::<T>,
+            value_type: TypeId::of::<T>,
             _table: PhantomData,
         }
     }
@@ -303,12 +309,21 @@ impl<T, F> ThreadLocal<T, F> {
         self.table.get()
     }
 
+    /// The table, made on the first touch: the one a dropped instance of the same `T` left,
+    /// if it was kept, or a new one.
     fn table_or_create(&self) -> &Table<T> {
-        // SAFETY: `Table::init` initializes the whole table.
-        unsafe {
-            self.table
-                .get_or_init(|place| Table::init(place, self.keep, self.kind, self.inherit))
-        }
+        let value_type = (self.value_type)();
+        self.table.get_or_init(|| {
+            // SAFETY: `value_type` is `TypeId::of::<T>()`, which names `Table<T>` as its
+            // `Recycle` impl does; `Table::init` initializes the whole table.
+            unsafe {
+                Anchor::reuse_or_new_with(
+                    value_type,
+                    |table: &mut Table<T>| table.reuse(self.keep, self.kind, self.inherit),
+                    |place| Table::init(place, value_type, self.keep, self.kind, self.inherit),
+                )
+            }
+        })
     }
 
     /// A counted reference to the table, for a thread's list of members. Called once the

@@ -429,8 +429,9 @@ fn instances_are_independent() {
 
 #[test]
 fn instances_made_after_others_are_dropped_start_empty() {
-    // A dropped instance's table block may be kept and used for the next instance's table,
-    // of the same value type or not: nothing of the old instance shows through.
+    // A dropped instance's table may be kept, emptied, for the next instance of its value
+    // type; an instance of another type that finds it drops it. Nothing of the old
+    // instance shows through.
     let counters = Counters::default();
     let threads = scaled(4, 2);
     for round in 0..4 {
@@ -450,8 +451,8 @@ fn instances_made_after_others_are_dropped_start_empty() {
             (0..threads).map(|i| round * 100 + i).collect::<Vec<_>>()
         );
         assert_eq!(large.iter_mut().count(), threads);
-        // The block kept is the one dropped first: the next round's first instance finds its
-        // own layout's block, or the other's.
+        // The table kept is the one dropped first: the next round's first instance finds one
+        // of its own type, or of the other.
         if round % 2 == 0 {
             drop(small);
             drop(large);
@@ -462,6 +463,57 @@ fn instances_made_after_others_are_dropped_start_empty() {
         assert_eq!(counters.live(), 0);
     }
     assert_eq!(counters.drops(), 4 * threads);
+}
+
+#[test]
+fn an_instance_on_a_dropped_instances_table_starts_as_new() {
+    // A dropped instance's table is emptied and kept for the next instance of the same
+    // value type, once no thread lists it: here every touch is on a thread that exits
+    // before the instance is dropped. Nothing of the old instance shows through: not its
+    // threads' values, past the entries the table carries too; not its values in a context
+    // that outlives it; not its `retain_on_exit`.
+    let counters = Counters::default();
+    let threads = scaled(20, 17);
+    let mut context = Context::new();
+    let rounds = scaled(4, 2);
+    for round in 0..rounds {
+        let keep = round % 2 == 0;
+        let mut local = if keep {
+            counters.tracked_local().retain_on_exit()
+        } else {
+            counters.tracked_local()
+        };
+        assert!(!local.is_initialized());
+        thread::scope(|s| {
+            s.spawn(|| {
+                assert_eq!(context.run(|| local.with(|t| t.value)), 0, "round {round}");
+                context.run(|| local.with_mut(|t| t.value = 1000 + round));
+            });
+        });
+        let all_set = Barrier::new(threads);
+        spawn_and_join(threads, |i| {
+            assert_eq!(local.with(|t| t.value), 0, "round {round}, thread {i}");
+            local.with_mut(|t| t.value = round * 100 + i);
+            // All alive at once: the threads take indices past the carried entries.
+            all_set.wait();
+            assert_eq!(local.with(|t| t.value), round * 100 + i);
+        });
+        let mut kept: Vec<usize> = local.iter_mut().map(|t| t.value).collect();
+        kept.sort_unstable();
+        let expected: Vec<usize> = if keep {
+            (0..threads).map(|i| round * 100 + i).collect()
+        } else {
+            Vec::new()
+        };
+        assert_eq!(kept, expected, "round {round}");
+        drop(local);
+        // The context's value of each round, and nothing else.
+        assert_eq!(counters.live(), round + 1);
+    }
+    drop(context);
+    assert_eq!(counters.live(), 0);
+    assert_eq!(counters.drops(), counters.created());
+    assert_eq!(counters.created(), rounds * (threads + 1));
 }
 
 #[test]
