@@ -312,8 +312,8 @@ impl<T, F> ThreadLocal<T, F> {
     /// The table, made on the first touch: the one a dropped instance of the same `T` left,
     /// if it was kept, or a new one.
     fn table_or_create(&self) -> &Table<T> {
-        let value_type = (self.value_type)();
         self.table.get_or_init(|| {
+            let value_type = (self.value_type)();
             // SAFETY: `value_type` is `TypeId::of::<T>()`, which names `Table<T>` as its
             // `Recycle` impl does; `Table::init` initializes the whole table.
             unsafe {
