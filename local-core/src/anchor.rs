@@ -53,8 +53,7 @@ pub(crate) trait Recycle {
 /// What [`SPARE`] knows of the value it keeps.
 #[derive(Clone, Copy)]
 pub(crate) struct Kept {
-    /// The value's type, as its [`Recycle`] impl and
-    /// [`reuse_or_new_with`](Anchor::reuse_or_new_with) name it.
+    /// `TypeId::of` the value's type.
     value_type: TypeId,
     /// Drops the value and frees the block, given the header.
     discard: unsafe fn(NonNull<u8>),
@@ -66,7 +65,7 @@ impl Kept {
     /// # Safety
     ///
     /// `X` is the type of the value that returns this from [`Recycle::recycle`], and
-    /// `value_type` names no other type, here or in [`Anchor::reuse_or_new_with`].
+    /// `value_type` is `TypeId::of::<X>()`.
     pub(crate) unsafe fn of<X>(value_type: TypeId) -> Kept {
         Kept {
             value_type,
@@ -162,14 +161,14 @@ impl<X: Recycle> Anchor<X> {
         }
     }
 
-    /// The value kept in [`SPARE`] if it is of the type `value_type` names, readied by
+    /// The value kept in [`SPARE`] if it is of type `X` (`value_type`), readied by
     /// `reuse`; else a value built by `init`, as [`new_with`](Self::new_with). A kept value
     /// of another type is dropped.
     ///
     /// # Safety
     ///
-    /// As `new_with`, for `init`; and `value_type` names `X`, and no other type, as in
-    /// [`Kept::of`].
+    /// As `new_with`, for `init`; and `value_type` is `TypeId::of::<X>()` (which `X`, not
+    /// always `'static`, cannot say here).
     pub(crate) unsafe fn reuse_or_new_with(
         value_type: TypeId,
         reuse: impl FnOnce(&mut X),
@@ -177,8 +176,8 @@ impl<X: Recycle> Anchor<X> {
     ) -> Self {
         if let Some(counted) = take_spare(value_type) {
             let counted = counted.cast::<Counted<X>>();
-            // SAFETY: the kept block holds a live, recycled `Counted` of the type
-            // `value_type` names, `X` by the caller's duty, with no anchor left: it is ours.
+            // SAFETY: the kept block holds a live, recycled `Counted` of the type whose id is
+            // `value_type`, `X` by the caller's duty, with no anchor left: it is ours.
             unsafe {
                 (*counted.as_ptr()).count.store(1, Ordering::Relaxed);
                 reuse(&mut (*counted.as_ptr()).value);
@@ -327,7 +326,7 @@ impl<X: ?Sized> Drop for Retire<X> {
 /// and the next value recycled takes its place.
 static SPARE: AtomicPtr<u8> = AtomicPtr::new(ptr::null_mut());
 
-/// The kept value's header, if `value_type` names its type; a value of another type is
+/// The kept value's header, if `value_type` is its type's; a value of another type is
 /// dropped.
 fn take_spare(value_type: TypeId) -> Option<NonNull<u8>> {
     let counted = NonNull::new(SPARE.swap(ptr::null_mut(), Ordering::Acquire))?;
@@ -433,7 +432,7 @@ mod tests {
     impl Recycle for Reusable {
         fn recycle(&mut self) -> Option<Kept> {
             self.0 = "recycled";
-            // SAFETY: the id of `Reusable`, which names no other type.
+            // SAFETY: `Self`'s id.
             Some(unsafe { Kept::of::<Self>(TypeId::of::<Self>()) })
         }
     }
@@ -450,19 +449,31 @@ mod tests {
         }
     }
 
-    fn reuse_or_new(value_type: TypeId) -> Anchor<Reusable> {
-        // SAFETY: the write initializes the value; `value_type` names `Reusable` or a type
-        // that is not kept here.
+    /// Never kept.
+    struct Other;
+
+    impl Recycle for Other {}
+
+    fn reuse_or_new<X: Recycle + 'static>(
+        reuse: impl FnOnce(&mut X),
+        new: impl FnOnce() -> X,
+    ) -> Anchor<X> {
+        // SAFETY: `X`'s id; the write initializes the value.
         unsafe {
-            Anchor::reuse_or_new_with(
-                value_type,
-                |reused: &mut Reusable| {
-                    assert_eq!(reused.0, "recycled");
-                    reused.0 = "reused";
-                },
-                |place: *mut Reusable| place.write(Reusable::new()),
-            )
+            Anchor::reuse_or_new_with(TypeId::of::<X>(), reuse, |place: *mut X| {
+                place.write(new());
+            })
         }
+    }
+
+    fn reuse_or_new_reusable() -> Anchor<Reusable> {
+        reuse_or_new(
+            |reused: &mut Reusable| {
+                assert_eq!(reused.0, "recycled");
+                reused.0 = "reused";
+            },
+            Reusable::new,
+        )
     }
 
     #[test]
@@ -483,11 +494,10 @@ mod tests {
             let dropped = DROPPED.load(Ordering::Relaxed);
             if round % 3 == 0 {
                 // Another type's anchor finds it and drops it.
-                let other = reuse_or_new(TypeId::of::<u8>());
-                assert_eq!(other.0, "new");
+                reuse_or_new(|_| unreachable!("never kept"), || Other);
                 dropped_for_another_type += usize::from(DROPPED.load(Ordering::Relaxed) > dropped);
             } else {
-                let next = reuse_or_new(TypeId::of::<Reusable>());
+                let next = reuse_or_new_reusable();
                 reused += usize::from(next.0 == "reused");
             }
         }

@@ -101,9 +101,9 @@ pub(crate) struct Table<T> {
     pub(crate) key: usize,
     /// The `ThreadLocal` is gone: threads may forget this table.
     dropped: AtomicBool,
-    /// `TypeId::of::<T>()`, from the instance: names the table's type when it is kept for
-    /// reuse ([`Recycle`]).
-    value_type: TypeId,
+    /// `TypeId::of::<Self>()`, from the instance (which knows `T: 'static`): names the
+    /// table's type when it is kept for reuse ([`Recycle`]).
+    table_type: TypeId,
 }
 
 // SAFETY: entries are only touched as the module docs say: by their owner alone, or under
@@ -125,10 +125,10 @@ impl<T> Table<T> {
     /// # Safety
     ///
     /// `place` is aligned, valid for writes, and keeps the table, unmoved, until it is
-    /// dropped; `value_type` is `TypeId::of::<T>()`.
+    /// dropped; `table_type` is `TypeId::of::<Self>()`.
     pub(crate) unsafe fn init(
         place: *mut Self,
-        value_type: TypeId,
+        table_type: TypeId,
         keep: bool,
         kind: &'static dyn Kind,
         inherit: Option<fn(&T) -> T>,
@@ -152,7 +152,7 @@ impl<T> Table<T> {
             (&raw mut (*place).inherit).write(inherit);
             (&raw mut (*place).key).write(KEYS.fetch_add(2, Ordering::Relaxed));
             (&raw mut (*place).dropped).write(AtomicBool::new(false));
-            (&raw mut (*place).value_type).write(value_type);
+            (&raw mut (*place).table_type).write(table_type);
         }
     }
 
@@ -349,9 +349,8 @@ impl<T> Recycle for Table<T> {
         for padded in &mut self.first {
             padded.0.reset();
         }
-        // SAFETY: `value_type` is `TypeId::of::<T>()` (`init`'s duty), the type of `Self`
-        // here and in `ThreadLocal::table_or_create`.
-        Some(unsafe { Kept::of::<Self>(self.value_type) })
+        // SAFETY: `table_type` is `TypeId::of::<Self>()`, by `init`'s duty.
+        Some(unsafe { Kept::of::<Self>(self.table_type) })
     }
 }
 

@@ -172,9 +172,9 @@ pub struct ThreadLocal<T, F = fn() -> T> {
     /// The table as a member of a thread's list. Made where `T: Send + 'static` is known
     /// (the constructors), so that no access needs the bound: every instance has it.
     member: fn(Anchor<Table<T>>) -> Anchor<dyn Member>,
-    /// `TypeId::of::<T>`, which needs `T: 'static` as `member` does: names `T` to the
-    /// table kept for reuse (`anchor.rs`).
-    value_type: fn() -> TypeId,
+    /// `TypeId::of::<Table<T>>`, which needs `T: 'static` as `member` does: names the
+    /// table's type to the one kept for reuse (`anchor.rs`).
+    table_type: fn() -> TypeId,
     /// Owns a `Table<T>`: `Send` and `Sync` exactly when `T: Send`, like the `thread_local`
     /// crate's, since each thread reaches only its own value.
     _table: PhantomData<Table<T>>,
@@ -232,7 +232,7 @@ impl<T: Send + 'static, F: Fn() -> T> ThreadLocal<T, F> {
             kind: Plain::<T>::KIND,
             inherit: None,
             member: member::<T>,
-            value_type: TypeId::of::<T>,
+            table_type: TypeId::of::<Table<T>>,
             _table: PhantomData,
         }
     }
@@ -313,14 +313,14 @@ impl<T, F> ThreadLocal<T, F> {
     /// if it was kept, or a new one.
     fn table_or_create(&self) -> &Table<T> {
         self.table.get_or_init(|| {
-            let value_type = (self.value_type)();
-            // SAFETY: `value_type` is `TypeId::of::<T>()`, which names `Table<T>` as its
-            // `Recycle` impl does; `Table::init` initializes the whole table.
+            let table_type = (self.table_type)();
+            // SAFETY: `table_type` is `TypeId::of::<Table<T>>()`; `Table::init`
+            // initializes the whole table.
             unsafe {
                 Anchor::reuse_or_new_with(
-                    value_type,
+                    table_type,
                     |table: &mut Table<T>| table.reuse(self.keep, self.kind, self.inherit),
-                    |place| Table::init(place, value_type, self.keep, self.kind, self.inherit),
+                    |place| Table::init(place, table_type, self.keep, self.kind, self.inherit),
                 )
             }
         })
