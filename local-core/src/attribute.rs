@@ -103,7 +103,7 @@ impl<T: 'static> StructLocal<T> {
     fn current_entry<'t>(&'static self) -> Option<&'t Entry<T>> {
         let tag = if self.per_thread { 0 } else { current::tag() };
         let slot = self.slot()?;
-        if tag == 0 {
+        if current::likely(tag == 0) {
             Some(&slot.own)
         } else {
             slot.cache.get(tag)

@@ -51,6 +51,21 @@ thread_local! {
     };
 }
 
+/// `b`, which is most often true: a thread's own values are read more often than a
+/// context's, so the fast paths lay out that case straight through (std's `likely` is not
+/// stable; the cold call is the usual stand-in, and disappears once inlined).
+#[inline(always)]
+pub(crate) fn likely(b: bool) -> bool {
+    if !b {
+        cold();
+    }
+    b
+}
+
+#[cold]
+#[inline]
+fn cold() {}
+
 /// The tag of the current context or scope entry, or `0` outside them.
 #[inline(always)]
 pub(crate) fn tag() -> u64 {

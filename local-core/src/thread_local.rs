@@ -344,12 +344,10 @@ impl<T, F> ThreadLocal<T, F> {
         let table = self.table()?;
         let (position, tag) = current::position_and_tag();
         let thread = table.get(position)?;
-        if tag != 0 {
-            thread.cache.get(tag)
-        } else if !owned || thread.is_owned() {
-            Some(&thread.entry)
+        if current::likely(tag == 0) {
+            (!owned || thread.is_owned()).then_some(&thread.entry)
         } else {
-            None
+            thread.cache.get(tag)
         }
     }
 
