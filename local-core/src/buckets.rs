@@ -14,23 +14,20 @@ pub(crate) const BUCKETS: usize = usize::BITS as usize;
 /// [`Position::NONE`] points.
 pub(crate) const MAX_INDEX: usize = (1 << (BUCKETS - 1)) - 1;
 
-/// Where a thread index's entry is: its bucket and its place in the bucket, and the index
-/// itself. Cached per thread, so that the fast path neither recomputes it nor checks for
-/// "no index": [`Position::NONE`] names the last bucket, which is never allocated, and so
-/// reads as "no entry" like any bucket not allocated yet, and an index past every carried
-/// entry ([`carried`](Self::carried)).
+/// Where a thread index's entry is: its bucket and its place in the bucket. Cached per
+/// thread, so that the fast path neither recomputes it nor checks for "no index":
+/// [`Position::NONE`] names the last bucket, which is never allocated, and so reads as "no
+/// entry" like any bucket not allocated yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Position {
     bucket: usize,
     offset: usize,
-    index: usize,
 }
 
 impl Position {
     pub(crate) const NONE: Position = Position {
         bucket: BUCKETS - 1,
         offset: 0,
-        index: usize::MAX,
     };
 
     /// The position of thread index `index` (below [`MAX_INDEX`]).
@@ -41,19 +38,12 @@ impl Position {
         Position {
             bucket,
             offset: n - (1 << bucket),
-            index,
         }
     }
 
-    /// The index, if it is one of the first [`FIRST_ENTRIES`], whose entries an owner may
-    /// keep in place of its first buckets ([`Buckets::lend`]).
-    #[inline(always)]
-    pub(crate) const fn carried(self) -> Option<usize> {
-        if self.index < FIRST_ENTRIES {
-            Some(self.index)
-        } else {
-            None
-        }
+    /// The thread index at this position: the inverse of [`of`](Self::of).
+    pub(crate) const fn index(self) -> usize {
+        (1 << self.bucket) + self.offset - 1
     }
 }
 
@@ -205,10 +195,9 @@ impl<E> Buckets<E> {
                 bucket_len(bucket)
             };
             (0..len).map(move |offset| {
+                let position = Position { bucket, offset };
                 // SAFETY: as in `get`.
-                (bucket_len(bucket) - 1 + offset, unsafe {
-                    &*entries.add(offset)
-                })
+                (position.index(), unsafe { &*entries.add(offset) })
             })
         })
     }
@@ -364,11 +353,11 @@ mod tests {
     }
 
     #[test]
-    fn positions_and_indices_agree() {
+    fn positions_and_indices_are_inverses() {
         let samples = (0..4096).chain([MAX_INDEX - 1, MAX_INDEX / 2, (1 << 40) - 1]);
         for index in samples {
             let position = Position::of(index);
-            assert_eq!(position.index, index);
+            assert_eq!(position.index(), index);
             assert!(position.offset < bucket_len(position.bucket));
             assert_ne!(position, Position::NONE);
         }
@@ -376,29 +365,23 @@ mod tests {
             Position::of(0),
             Position {
                 bucket: 0,
-                offset: 0,
-                index: 0
+                offset: 0
             }
         );
         assert_eq!(
             Position::of(2),
             Position {
                 bucket: 1,
-                offset: 1,
-                index: 2
+                offset: 1
             }
         );
         assert_eq!(
             Position::of(3),
             Position {
                 bucket: 2,
-                offset: 0,
-                index: 3
+                offset: 0
             }
         );
-        assert_eq!(Position::of(14).carried(), Some(14));
-        assert_eq!(Position::of(15).carried(), None);
-        assert_eq!(Position::NONE.carried(), None);
     }
 
     #[test]

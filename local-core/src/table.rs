@@ -175,14 +175,9 @@ impl<T> Table<T> {
         lock(&self.lock)
     }
 
-    /// The entry at `position`, if its bucket exists: the fast path. A carried entry is
-    /// read at its place in the table, one dependent load sooner than through the pointer
-    /// of the bucket it is lent to (which is the same entry).
+    /// The entry at `position`, if its bucket exists: the fast path.
     #[inline(always)]
     pub(crate) fn get(&self, position: Position) -> Option<&ThreadEntry<T>> {
-        if let Some(index) = position.carried() {
-            return Some(&self.first[index].0);
-        }
         self.entries.get(position).map(|padded| &padded.0)
     }
 
