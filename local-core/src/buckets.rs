@@ -159,6 +159,8 @@ impl<E> Buckets<E> {
     }
 
     /// Frees every bucket that is not lent, as new: the lent ones stay, to be used again.
+    /// Every allocated bucket is below `allocated`: `get_or_insert` raises it right after
+    /// installing one, and `&mut self` means none is being installed.
     pub(crate) fn reset(&mut self) {
         for bucket in self.lent..self.allocated() {
             let entries = self.buckets[bucket].with_mut(std::mem::take);
@@ -206,14 +208,7 @@ impl<E> Buckets<E> {
 impl<E> Drop for Buckets<E> {
     fn drop(&mut self) {
         // Lent buckets are their owner's to drop.
-        for (bucket, entries) in self.buckets.iter_mut().enumerate().skip(self.lent) {
-            let entries = entries.with_mut(|entries| *entries);
-            if !entries.is_null() {
-                // SAFETY: installed by `get_or_insert` from `allocate_bucket(bucket, ..)`;
-                // `&mut self` is the last reference to it.
-                unsafe { deallocate_bucket(entries, bucket) };
-            }
-        }
+        self.reset();
     }
 }
 
