@@ -1,0 +1,276 @@
+//! The nanosecond-scale pairs of DESIGN §4, measured interleaved.
+//!
+//! Criterion measures one bench after the other, each for seconds. On a shared machine the
+//! speed changes from one second to the next (another tenant, frequency, migrations), so
+//! two figures of 1–3 ns taken seconds apart can differ by 2× with no change in the code.
+//! Here each pair is measured in rounds: a batch of ours, then a batch of the peer (the
+//! order alternating), each batch 20 µs or more. Both sides of a round see the same
+//! machine, and the figure is the median of the rounds' ratios.
+//!
+//! What pairing cannot remove is where the two loops sit in the binary: the
+//! `control_crate_vs_crate` pair measures the crate's access against a second copy of
+//! itself, and its distance from 1 is the resolution of the build at hand (a few percent;
+//! up to 10–15% in some builds on a shared 2-core machine).
+//!
+//! ```text
+//! cargo bench -p local-test-suite --bench paired    # about 10 seconds
+//! ```
+//!
+//! It prints one line per pair and writes `<target>/paired/<group>.json`
+//! (`{"ratio": median, "q1": .., "q3": .., "ours_ns": .., "peer_ns": .., ..}`), which
+//! `scripts/bench-table` reads for these pairs. `cargo test --benches` runs it for a few
+//! rounds and writes nothing.
+
+use std::cell::RefCell;
+use std::fs;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
+
+use local::{SharedThreadLocal, ThreadLocal, thread_local_struct};
+
+/// Rounds per pair: each round times one batch of each side.
+const ROUNDS: usize = 4_000;
+/// Rounds of the smoke run (`cargo test --benches`), which writes no figures.
+const SMOKE_ROUNDS: usize = 4;
+/// Aimed time of one batch.
+const BATCH_NANOS: f64 = 20_000.0;
+
+#[thread_local_struct]
+struct Counter {
+    n: u64,
+}
+
+struct Counter2 {
+    n: u64,
+}
+
+thread_local! {
+    static C: RefCell<Counter2> = const { RefCell::new(Counter2 { n: 0 }) };
+}
+
+#[inline(always)]
+fn ours_attribute() -> u64 {
+    Counter::with_mut(|c| {
+        c.n += 1;
+        c.n
+    })
+}
+
+#[inline(always)]
+fn std_thread_local() -> u64 {
+    C.with_borrow_mut(|c| {
+        c.n += 1;
+        c.n
+    })
+}
+
+#[inline(always)]
+fn ours_thread_local(local: &ThreadLocal<u64>) -> u64 {
+    local.with_mut(|n| {
+        *n += 1;
+        *n
+    })
+}
+
+#[inline(always)]
+fn thread_local_crate(local: &thread_local::ThreadLocal<RefCell<u64>>) -> u64 {
+    let mut n = local.get_or(|| RefCell::new(0)).borrow_mut();
+    *n += 1;
+    *n
+}
+
+#[inline(never)]
+fn ours_attribute_call() -> u64 {
+    ours_attribute()
+}
+
+#[inline(never)]
+fn std_thread_local_call() -> u64 {
+    std_thread_local()
+}
+
+#[inline(never)]
+fn ours_thread_local_call(local: &ThreadLocal<u64>) -> u64 {
+    ours_thread_local(local)
+}
+
+#[inline(never)]
+fn thread_local_crate_call(local: &thread_local::ThreadLocal<RefCell<u64>>) -> u64 {
+    thread_local_crate(local)
+}
+
+/// Nanoseconds `batch` takes for `n` operations.
+fn time(batch: &mut impl FnMut(u64), n: u64) -> f64 {
+    let start = Instant::now();
+    batch(n);
+    start.elapsed().as_nanos() as f64
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    sorted[sorted.len() / 2]
+}
+
+/// Measures `ours` against `peer` in interleaved rounds, prints the figures and writes them
+/// to `target/paired/<group>.json`. Each closure runs its operation `n` times.
+fn pair(rounds: usize, group: &str, mut ours: impl FnMut(u64), mut peer: impl FnMut(u64)) {
+    // Warm up both, and size the batch from the slower of the two (its fastest time, so
+    // that one interrupted warm-up does not shrink the batch).
+    let mut per_op = f64::INFINITY;
+    for _ in 0..50 {
+        let slower = time(&mut ours, 10_000).max(time(&mut peer, 10_000));
+        per_op = per_op.min(slower / 10_000.0);
+    }
+    let n = ((BATCH_NANOS / per_op.max(0.1)) as u64).max(100);
+
+    let mut ratios = Vec::with_capacity(rounds);
+    let mut ours_ns = Vec::with_capacity(rounds);
+    let mut peer_ns = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let (a, b) = if round % 2 == 0 {
+            let a = time(&mut ours, n);
+            (a, time(&mut peer, n))
+        } else {
+            let b = time(&mut peer, n);
+            (time(&mut ours, n), b)
+        };
+        ratios.push(a / b);
+        ours_ns.push(a / n as f64);
+        peer_ns.push(b / n as f64);
+    }
+    let of_totals = ours_ns.iter().sum::<f64>() / peer_ns.iter().sum::<f64>();
+    for v in [&mut ratios, &mut ours_ns, &mut peer_ns] {
+        v.sort_by(f64::total_cmp);
+    }
+    let (q1, ratio, q3) = (ratios[rounds / 4], median(&ratios), ratios[rounds * 3 / 4]);
+    let (ours_ns, peer_ns) = (median(&ours_ns), median(&peer_ns));
+    println!(
+        "{group:<28} ours {ours_ns:6.2} ns  peer {peer_ns:6.2} ns  ratio {ratio:.3} (quartiles {q1:.3}–{q3:.3}; of totals {of_totals:.3}; {rounds} rounds of {n})"
+    );
+    let json = format!(
+        "{{\"ratio\": {ratio}, \"q1\": {q1}, \"q3\": {q3}, \"ours_ns\": {ours_ns}, \"peer_ns\": {peer_ns}, \"rounds\": {rounds}, \"batch\": {n}}}\n"
+    );
+    if rounds < ROUNDS {
+        return;
+    }
+    let dir = target_dir().join("paired");
+    fs::create_dir_all(&dir).expect("create target/paired");
+    fs::write(dir.join(format!("{group}.json")), json).expect("write the figures");
+}
+
+/// Cargo's target directory: where this bench's executable is, two levels up
+/// (`<target>/release/deps/paired-<hash>`).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the bench's path");
+    exe.ancestors()
+        .nth(3)
+        .expect("the bench runs from <target>/release/deps")
+        .to_path_buf()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not, and gets a smoke run.
+    let rounds = if std::env::args().any(|a| a == "--bench") {
+        ROUNDS
+    } else {
+        SMOKE_ROUNDS
+    };
+
+    ours_attribute();
+    std_thread_local();
+    pair(
+        rounds,
+        "attribute_with_mut",
+        |n| {
+            for _ in 0..n {
+                black_box(ours_attribute());
+            }
+        },
+        |n| {
+            for _ in 0..n {
+                black_box(std_thread_local());
+            }
+        },
+    );
+    pair(
+        rounds,
+        "attribute_separate_call",
+        |n| {
+            for _ in 0..n {
+                black_box(ours_attribute_call());
+            }
+        },
+        |n| {
+            for _ in 0..n {
+                black_box(std_thread_local_call());
+            }
+        },
+    );
+
+    let ours = ThreadLocal::<u64>::new();
+    let peer = thread_local::ThreadLocal::<RefCell<u64>>::new();
+    ours_thread_local(&ours);
+    thread_local_crate(&peer);
+    pair(
+        rounds,
+        "thread_local_with_mut",
+        |n| {
+            for _ in 0..n {
+                black_box(ours_thread_local(black_box(&ours)));
+            }
+        },
+        |n| {
+            for _ in 0..n {
+                black_box(thread_local_crate(black_box(&peer)));
+            }
+        },
+    );
+    pair(
+        rounds,
+        "control_crate_vs_crate",
+        |n| {
+            for _ in 0..n {
+                black_box(thread_local_crate_call(black_box(&peer)));
+            }
+        },
+        |n| {
+            for _ in 0..n {
+                black_box(thread_local_crate_call(black_box(&peer)));
+            }
+        },
+    );
+    pair(
+        rounds,
+        "thread_local_separate_call",
+        |n| {
+            for _ in 0..n {
+                black_box(ours_thread_local_call(black_box(&ours)));
+            }
+        },
+        |n| {
+            for _ in 0..n {
+                black_box(thread_local_crate_call(black_box(&peer)));
+            }
+        },
+    );
+
+    let ours = SharedThreadLocal::<AtomicU64>::new();
+    let peer = thread_local::ThreadLocal::<AtomicU64>::new();
+    ours.with(|n| n.fetch_add(1, Relaxed));
+    peer.get_or_default().fetch_add(1, Relaxed);
+    pair(
+        rounds,
+        "live_increment",
+        |n| {
+            for _ in 0..n {
+                black_box(black_box(&ours).with(|n| n.fetch_add(1, Relaxed)));
+            }
+        },
+        |n| {
+            for _ in 0..n {
+                black_box(black_box(&peer).get_or_default().fetch_add(1, Relaxed));
+            }
+        },
+    );
+}
