@@ -78,6 +78,7 @@ pub(crate) fn position_and_tag() -> (Position, u64) {
     CURRENT.with(|current| (current.position.get(), current.tag.get()))
 }
 
+#[inline]
 pub(crate) fn position() -> Position {
     CURRENT.with(|current| current.position.get())
 }
@@ -105,6 +106,7 @@ pub(crate) struct Frame {
 }
 
 /// The current frame, or `None` while the thread's own values are current.
+#[inline]
 pub(crate) fn frame() -> Option<Frame> {
     CURRENT.with(|current| {
         let values = current.context.get();
@@ -119,13 +121,12 @@ pub(crate) fn frame() -> Option<Frame> {
 /// Makes `values` current, under a fresh tag, until the guard drops (also on unwind).
 ///
 /// `values` must stay valid, and not move, until the guard drops.
+#[inline]
 pub(crate) fn enter(values: *const Values, movable: bool) -> Entered {
     CURRENT.with(|current| {
         let tag = current.next_tag.get();
         let tag = if tag == current.tag_end.get() {
-            let block = TAG_BLOCKS.fetch_add(1, Ordering::Relaxed);
-            current.tag_end.set((block + 1) * TAG_BLOCK);
-            block * TAG_BLOCK
+            take_tag_block(current)
         } else {
             tag
         };
@@ -138,6 +139,14 @@ pub(crate) fn enter(values: *const Values, movable: bool) -> Entered {
     })
 }
 
+/// A new block of tags for this thread, once every `TAG_BLOCK` entries: its first tag.
+#[cold]
+fn take_tag_block(current: &Current) -> u64 {
+    let block = TAG_BLOCKS.fetch_add(1, Ordering::Relaxed);
+    current.tag_end.set((block + 1) * TAG_BLOCK);
+    block * TAG_BLOCK
+}
+
 /// Makes the frame that was current before [`enter`] current again.
 pub(crate) struct Entered {
     context: *const Values,
@@ -146,6 +155,7 @@ pub(crate) struct Entered {
 }
 
 impl Drop for Entered {
+    #[inline]
     fn drop(&mut self) {
         CURRENT.with(|current| {
             current.context.set(self.context);

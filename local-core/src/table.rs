@@ -184,7 +184,26 @@ impl<T> Table<T> {
     /// The owner's entry at `position`, ready for an owner access: allocated, joined to the
     /// thread's list (by `join`), and free of what an `iter_mut` or a previous owner of the
     /// index left there.
+    #[inline]
     pub(crate) fn owner_entry(
+        &self,
+        position: Position,
+        join: impl FnOnce() -> Result<(), AccessError>,
+    ) -> Result<&ThreadEntry<T>, AccessError> {
+        // The common case, a context's first touch on a thread that holds the instance
+        // already: nothing to allocate, join or move aside.
+        if let Some(entry) = self.get(position)
+            && entry.joined.get()
+        {
+            // As below.
+            entry.entry.unpin();
+            return Ok(entry);
+        }
+        self.owner_entry_new(position, join)
+    }
+
+    #[cold]
+    fn owner_entry_new(
         &self,
         position: Position,
         join: impl FnOnce() -> Result<(), AccessError>,

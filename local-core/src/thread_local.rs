@@ -311,7 +311,11 @@ impl<T, F> ThreadLocal<T, F> {
 
     /// The table, made on the first touch: the one a dropped instance of the same `T` left,
     /// if it was kept, or a new one.
+    #[inline]
     fn table_or_create(&self) -> &Table<T> {
+        if let Some(table) = self.table() {
+            return table;
+        }
         self.table.get_or_init(|| {
             let table_type = (self.table_type)();
             // SAFETY: `table_type` is `TypeId::of::<Table<T>>()`; `Table::init`

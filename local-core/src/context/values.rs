@@ -206,7 +206,19 @@ impl Values {
 impl Drop for Values {
     /// Drops every value; one that panics does not stop the others, and the first panic is
     /// resumed after the last value is dropped.
+    #[inline]
     fn drop(&mut self) {
+        // Most frames end holding one small value without drop glue, or none.
+        if self.head.get().is_none() && !self.inline_needs_drop.get() {
+            return;
+        }
+        self.drop_values();
+    }
+}
+
+impl Values {
+    #[cold]
+    fn drop_values(&mut self) {
         let mut panic = None;
         while let Some(node) = self.head.get() {
             // SAFETY: nodes in the list are alive; unlinked before it is dropped.
