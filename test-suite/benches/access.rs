@@ -26,9 +26,10 @@
 //! | `stack_first_touch` | `{new, with_capacity}/{push_1, push_8}` | would a `with_capacity` for `LocalStack` help its first touch? (no bar: a measurement) |
 //!
 //! The pairs of a few nanoseconds (`attribute_with_mut`, `attribute_separate_call`,
-//! `thread_local_with_mut`, `thread_local_separate_call`, `live_increment`) are measured
-//! interleaved as well, by `benches/paired.rs`, whose figure is the bar's: here, measured
-//! seconds apart, they move with the machine more than with the code.
+//! `thread_local_with_mut`, `thread_local_separate_call`, `live_increment`,
+//! `context_lifecycle` against tokio, `bind`) are measured interleaved as well, by
+//! `benches/paired.rs`, whose figure is the bar's: here, measured seconds apart, they move
+//! with the machine more than with the code.
 //!
 //! Every figure is the time of one access (one enter + leave, one first touch). Multi-thread
 //! figures are per operation per thread: the wall time of `iters` operations done by each
@@ -50,56 +51,13 @@ use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
-use local::{Context, SharedThreadLocal, ThreadLocal, thread_local_struct};
+use local::{Context, SharedThreadLocal, ThreadLocal};
+
+mod ops;
+use ops::*;
 
 /// Threads spawned per batch by the first-touch benches: all alive together.
 const FIRST_TOUCH_THREADS: usize = 8;
-
-/// Ours: one attribute struct, touched by the access benches.
-#[thread_local_struct]
-struct Counter {
-    n: u64,
-}
-
-/// The peer: the same struct, by hand, in a `RefCell` in std's `thread_local!`.
-struct Counter2 {
-    n: u64,
-}
-
-thread_local! {
-    static C: RefCell<Counter2> = const { RefCell::new(Counter2 { n: 0 }) };
-}
-
-#[inline(always)]
-fn ours_attribute() -> u64 {
-    Counter::with_mut(|c| {
-        c.n += 1;
-        c.n
-    })
-}
-
-#[inline(always)]
-fn std_thread_local() -> u64 {
-    C.with_borrow_mut(|c| {
-        c.n += 1;
-        c.n
-    })
-}
-
-#[inline(always)]
-fn ours_thread_local(local: &ThreadLocal<u64>) -> u64 {
-    local.with_mut(|n| {
-        *n += 1;
-        *n
-    })
-}
-
-#[inline(always)]
-fn thread_local_crate(local: &thread_local::ThreadLocal<RefCell<u64>>) -> u64 {
-    let mut n = local.get_or(|| RefCell::new(0)).borrow_mut();
-    *n += 1;
-    *n
-}
 
 /// werkzeug 0.1's design: one map from thread id to value, behind a lock. Every access
 /// asks which thread it runs on, as `get_ident()` does.
@@ -421,29 +379,6 @@ fn first_touch_groups(c: &mut Criterion) {
         group.finish();
     }
 }
-
-/// Each access in a function of its own that is never inlined: code outside a hot loop,
-/// where nothing is hoisted out of the access.
-#[inline(never)]
-fn ours_attribute_call() -> u64 {
-    ours_attribute()
-}
-
-#[inline(never)]
-fn std_thread_local_call() -> u64 {
-    std_thread_local()
-}
-
-#[inline(never)]
-fn ours_thread_local_call(local: &ThreadLocal<u64>) -> u64 {
-    ours_thread_local(local)
-}
-
-#[inline(never)]
-fn thread_local_crate_call(local: &thread_local::ThreadLocal<RefCell<u64>>) -> u64 {
-    thread_local_crate(local)
-}
-
 fn separate_calls(c: &mut Criterion) {
     let mut group = c.benchmark_group("attribute_separate_call");
     ours_attribute_call();
@@ -481,41 +416,6 @@ fn context_thread_local(c: &mut Criterion) {
     group.finish();
 }
 
-tokio::task_local! {
-    static TASK: u64;
-}
-
-// A context is made once per task or request, in code far from any hot loop; and tokio's
-// `sync_scope` + `get`, inlined into a benchmark's loop, folds to a handful of
-// instructions that a real task never sees. So both sides of the context and binding bars
-// run as calls of their own (`#[inline(never)]`), as DESIGN's separate-call bar does.
-
-/// tokio's task-local: bind a value for a call and read it, the peer of a context's life.
-#[inline(never)]
-fn tokio_sync_scope() -> u64 {
-    TASK.sync_scope(black_box(1), || TASK.get())
-}
-
-/// A context made, entered, one attribute struct touched in it, and dropped.
-#[inline(never)]
-fn context_with_attribute() -> u64 {
-    let mut ctx = Context::new();
-    ctx.run(ours_attribute)
-}
-
-/// The same with a `ThreadLocal`.
-#[inline(never)]
-fn context_with_thread_local(local: &ThreadLocal<u64>) -> u64 {
-    let mut ctx = Context::new();
-    ctx.run(|| ours_thread_local(local))
-}
-
-/// A pooled worker's job: a scope, one attribute struct touched in it.
-#[inline(never)]
-fn scope_with_attribute() -> u64 {
-    local::scope(ours_attribute)
-}
-
 fn context_lifecycle(c: &mut Criterion) {
     let mut group = c.benchmark_group("context_lifecycle");
     let local = ThreadLocal::<u64>::new();
@@ -543,18 +443,6 @@ fn context_lifecycle(c: &mut Criterion) {
         });
     }
     group.finish();
-}
-
-/// An attribute struct bound to a value for a call, and read in it.
-#[inline(never)]
-fn bind_attribute() -> u64 {
-    Counter::scope(Counter { n: black_box(1) }, || Counter::with(|c| c.n))
-}
-
-/// The same with a `ThreadLocal`.
-#[inline(never)]
-fn bind_thread_local(local: &ThreadLocal<u64>) -> u64 {
-    local.scope(black_box(1), || local.with(|n| *n))
 }
 
 fn bind(c: &mut Criterion) {

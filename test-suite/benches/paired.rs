@@ -1,4 +1,6 @@
-//! The nanosecond-scale pairs of DESIGN §4, measured interleaved.
+//! The pairs of DESIGN §4 whose figures are a few nanoseconds, measured interleaved: the
+//! accesses against std and the `thread_local` crate, the live increment, and a context's
+//! life and a binding against tokio's `sync_scope`.
 //!
 //! Criterion measures one bench after the other, each for seconds. On a shared machine the
 //! speed changes from one second to the next (another tenant, frequency, migrations), so
@@ -28,7 +30,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
-use local::{SharedThreadLocal, ThreadLocal, thread_local_struct};
+use local::{SharedThreadLocal, ThreadLocal};
+
+mod ops;
+use ops::*;
 
 /// Rounds per pair: each round times one batch of each side.
 const ROUNDS: usize = 4_000;
@@ -37,68 +42,12 @@ const SMOKE_ROUNDS: usize = 4;
 /// Aimed time of one batch.
 const BATCH_NANOS: f64 = 20_000.0;
 
-#[thread_local_struct]
-struct Counter {
-    n: u64,
-}
-
-struct Counter2 {
-    n: u64,
-}
-
-thread_local! {
-    static C: RefCell<Counter2> = const { RefCell::new(Counter2 { n: 0 }) };
-}
-
+/// `op` `n` times, each result kept.
 #[inline(always)]
-fn ours_attribute() -> u64 {
-    Counter::with_mut(|c| {
-        c.n += 1;
-        c.n
-    })
-}
-
-#[inline(always)]
-fn std_thread_local() -> u64 {
-    C.with_borrow_mut(|c| {
-        c.n += 1;
-        c.n
-    })
-}
-
-#[inline(always)]
-fn ours_thread_local(local: &ThreadLocal<u64>) -> u64 {
-    local.with_mut(|n| {
-        *n += 1;
-        *n
-    })
-}
-
-#[inline(always)]
-fn thread_local_crate(local: &thread_local::ThreadLocal<RefCell<u64>>) -> u64 {
-    let mut n = local.get_or(|| RefCell::new(0)).borrow_mut();
-    *n += 1;
-    *n
-}
-
-#[inline(never)]
-fn ours_attribute_call() -> u64 {
-    ours_attribute()
-}
-
-#[inline(never)]
-fn std_thread_local_call() -> u64 {
-    std_thread_local()
-}
-
-#[inline(never)]
-fn ours_thread_local_call(local: &ThreadLocal<u64>) -> u64 {
-    ours_thread_local(local)
-}
-
-#[inline(never)]
-fn thread_local_crate_call(local: &thread_local::ThreadLocal<RefCell<u64>>) -> u64 {
-    thread_local_crate(local)
+fn repeat(n: u64, mut op: impl FnMut() -> u64) {
+    for _ in 0..n {
+        black_box(op());
+    }
 }
 
 /// Nanoseconds `batch` takes for `n` operations.
@@ -272,5 +221,35 @@ fn main() {
                 black_box(black_box(&peer).get_or_default().fetch_add(1, Relaxed));
             }
         },
+    );
+
+    let local = ThreadLocal::<u64>::new();
+    ours_thread_local(&local);
+    let lifecycles: [(&str, &dyn Fn() -> u64); 3] = [
+        ("context_lifecycle_attribute", &context_with_attribute),
+        ("context_lifecycle_thread_local", &|| {
+            context_with_thread_local(black_box(&local))
+        }),
+        ("context_lifecycle_scope_attribute", &scope_with_attribute),
+    ];
+    for (group, ours) in lifecycles {
+        pair(
+            rounds,
+            group,
+            |n| repeat(n, ours),
+            |n| repeat(n, tokio_sync_scope),
+        );
+    }
+    pair(
+        rounds,
+        "bind_attribute",
+        |n| repeat(n, bind_attribute),
+        |n| repeat(n, tokio_sync_scope),
+    );
+    pair(
+        rounds,
+        "bind_thread_local",
+        |n| repeat(n, || bind_thread_local(black_box(&local))),
+        |n| repeat(n, tokio_sync_scope),
     );
 }
