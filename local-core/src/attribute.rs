@@ -157,10 +157,25 @@ impl<T: 'static> StructLocal<T> {
         }
     }
 
+    /// As [`try_with`](Self::try_with), with the error a panic. Its slow path is a call
+    /// of its own that returns the result itself, so that the fast path needs no stack
+    /// frame and the call can be a tail call.
     #[inline]
     #[track_caller]
     pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        or_fail::<T, _>(self.try_with(f))
+        if let Some(entry) = self.current_entry()
+            && entry.is_readable()
+        {
+            return or_fail::<T, _>(entry.read(f));
+        }
+        self.with_cold(f)
+    }
+
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn with_cold<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
+        or_fail::<T, _>(self.locate_read(f))
     }
 
     /// The fast path: the entry is there and readable. Everything else (the first touch, a
@@ -178,16 +193,34 @@ impl<T: 'static> StructLocal<T> {
     #[cold]
     #[inline(never)]
     fn try_with_cold<R>(&'static self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
+        self.locate_read(f)
+    }
+
+    #[inline(always)]
+    fn locate_read<R>(&'static self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
         self.locate(|entry| {
             self.fill(entry)?;
             entry.read(f)
         })
     }
 
+    /// As [`with`](Self::with), mutably.
     #[inline]
     #[track_caller]
     pub fn with_mut<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> R {
-        or_fail::<T, _>(self.try_with_mut(f))
+        if let Some(entry) = self.current_entry()
+            && entry.is_writable()
+        {
+            return or_fail::<T, _>(entry.write(f));
+        }
+        self.with_mut_cold(f)
+    }
+
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn with_mut_cold<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> R {
+        or_fail::<T, _>(self.locate_write(f))
     }
 
     /// The fast path, as for [`try_with`](Self::try_with).
@@ -204,6 +237,11 @@ impl<T: 'static> StructLocal<T> {
     #[cold]
     #[inline(never)]
     fn try_with_mut_cold<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
+        self.locate_write(f)
+    }
+
+    #[inline(always)]
+    fn locate_write<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
         self.locate(|entry| {
             self.fill(entry)?;
             entry.write(f)

@@ -419,7 +419,21 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     #[inline]
     #[track_caller]
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        or_fail::<T, _>(self.try_with(f))
+        // The fast path of `try_with`, and a slow path that returns the value itself: no
+        // stack frame here, and the slow path is a tail call.
+        if let Some(entry) = self.current_entry()
+            && entry.is_readable()
+        {
+            return or_fail::<T, _>(entry.read(f));
+        }
+        self.with_cold(f)
+    }
+
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn with_cold<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        or_fail::<T, _>(self.locate_read(f))
     }
 
     /// Calls `f` with this thread's value, or says why it cannot: the value is mutably
@@ -449,6 +463,11 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     #[cold]
     #[inline(never)]
     fn try_with_cold<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
+        self.locate_read(f)
+    }
+
+    #[inline(always)]
+    fn locate_read<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
         self.locate(|entry| {
             self.fill(entry)?;
             entry.read(f)
@@ -475,7 +494,20 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     #[inline]
     #[track_caller]
     pub fn with_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        or_fail::<T, _>(self.try_with_mut(f))
+        // As in `with`.
+        if let Some(entry) = self.current_entry()
+            && entry.is_writable()
+        {
+            return or_fail::<T, _>(entry.write(f));
+        }
+        self.with_mut_cold(f)
+    }
+
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn with_mut_cold<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        or_fail::<T, _>(self.locate_write(f))
     }
 
     /// Calls `f` with this thread's value, mutably, or says why it cannot: the value is
@@ -505,6 +537,11 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     #[cold]
     #[inline(never)]
     fn try_with_mut_cold<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
+        self.locate_write(f)
+    }
+
+    #[inline(always)]
+    fn locate_write<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
         self.locate(|entry| {
             self.fill(entry)?;
             entry.write(f)
