@@ -27,7 +27,8 @@
 //!
 //! The pairs of a few nanoseconds (`attribute_with_mut`, `attribute_separate_call`,
 //! `thread_local_with_mut`, `thread_local_separate_call`, `live_increment`,
-//! `context_lifecycle` against tokio, `bind`) are measured interleaved as well, by
+//! `context_lifecycle` against tokio, `bind`, and the two-thread figures of `locked_map`
+//! and `context_lifecycle_threads`) are measured interleaved as well, by
 //! `benches/paired.rs`, whose figure is the bar's: here, measured seconds apart, they move
 //! with the machine more than with the code.
 //!

@@ -1,6 +1,6 @@
 //! The pairs of DESIGN §4 whose figures are a few nanoseconds, measured interleaved: the
 //! accesses against std and the `thread_local` crate, the live increment, and a context's
-//! life and a binding against tokio's `sync_scope`.
+//! life and a binding against tokio's `sync_scope`, and two threads against one.
 //!
 //! Criterion measures one bench after the other, each for seconds. On a shared machine the
 //! speed changes from one second to the next (another tenant, frequency, migrations), so
@@ -8,6 +8,11 @@
 //! Here each pair is measured in rounds: a batch of ours, then a batch of the peer (the
 //! order alternating), each batch 20 µs or more. Both sides of a round see the same
 //! machine, and the figure is the median of the rounds' ratios.
+//!
+//! The two-thread bars (per operation, two threads at once against one alone) are paired
+//! the same way: each round runs a batch on two threads together, then on one of them
+//! alone. `threads_std` does so for std's `thread_local!`, which shares nothing between
+//! threads: its distance from 1 is what two busy threads cost on the machine itself.
 //!
 //! What pairing cannot remove is where the two loops sit in the binary: the
 //! `control_crate_vs_crate` pair measures the crate's access against a second copy of
@@ -27,7 +32,9 @@ use std::cell::RefCell;
 use std::fs;
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Barrier;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use std::thread;
 use std::time::Instant;
 
 use local::{SharedThreadLocal, ThreadLocal};
@@ -41,6 +48,12 @@ const ROUNDS: usize = 4_000;
 const SMOKE_ROUNDS: usize = 4;
 /// Aimed time of one batch.
 const BATCH_NANOS: f64 = 20_000.0;
+/// Aimed time of one batch of the two-thread pairs, long against a thread's wake-up.
+const THREADS_BATCH_NANOS: f64 = 200_000.0;
+/// Rounds of the two-thread pairs.
+const THREADS_ROUNDS: usize = 1_000;
+/// A full run (`cargo bench`), whose figures are written.
+static FULL: AtomicBool = AtomicBool::new(false);
 
 /// `op` `n` times, each result kept.
 #[inline(always)]
@@ -88,21 +101,88 @@ fn pair(rounds: usize, group: &str, mut ours: impl FnMut(u64), mut peer: impl Fn
         ours_ns.push(a / n as f64);
         peer_ns.push(b / n as f64);
     }
+    report(group, n, &mut ratios, &mut ours_ns, &mut peer_ns);
+}
+
+/// Measures `op` on two threads at once against one thread alone, in rounds: each round
+/// runs a batch on both threads together (started from a spin, so that they overlap),
+/// then a batch on one of them alone while the other is parked. A round's ratio is the two
+/// threads' mean time per operation over the lone thread's.
+fn pair_threads(rounds: usize, group: &str, op: impl Fn() -> u64 + Sync) {
+    let batch = |n: u64| {
+        let start = Instant::now();
+        for _ in 0..n {
+            black_box(op());
+        }
+        start.elapsed().as_nanos() as f64
+    };
+    black_box(op());
+    let per_op = (0..50)
+        .map(|_| batch(10_000) / 10_000.0)
+        .fold(f64::INFINITY, f64::min);
+    let n = ((THREADS_BATCH_NANOS / per_op.max(0.1)) as u64).max(100);
+
+    let barrier = Barrier::new(2);
+    let ready = AtomicUsize::new(0);
+    let together = |round: usize| {
+        barrier.wait();
+        ready.fetch_add(1, SeqCst);
+        while ready.load(SeqCst) < 2 * (round + 1) {
+            std::hint::spin_loop();
+        }
+        batch(n)
+    };
+    let (mut ratios, mut two_ns, mut one_ns) = (Vec::new(), Vec::new(), Vec::new());
+    thread::scope(|s| {
+        let other = s.spawn(|| {
+            black_box(op());
+            let times: Vec<f64> = (0..rounds)
+                .map(|round| {
+                    let time = together(round);
+                    barrier.wait(); // both batches done
+                    barrier.wait(); // parked through the lone batch
+                    time
+                })
+                .collect();
+            times
+        });
+        let mut mine = Vec::with_capacity(rounds);
+        for round in 0..rounds {
+            let time = together(round);
+            barrier.wait();
+            mine.push((time, batch(n)));
+            barrier.wait();
+        }
+        let others = other.join().expect("the other thread's batches");
+        for ((two, one), other_two) in mine.into_iter().zip(others) {
+            let two = (two + other_two) / 2.0;
+            ratios.push(two / one);
+            two_ns.push(two / n as f64);
+            one_ns.push(one / n as f64);
+        }
+    });
+    report(group, n, &mut ratios, &mut two_ns, &mut one_ns);
+}
+
+/// Prints a pair's figures and, after a full run, writes them to
+/// `target/paired/<group>.json`.
+fn report(group: &str, n: u64, ratios: &mut [f64], ours_ns: &mut [f64], peer_ns: &mut [f64]) {
+    let rounds = ratios.len();
     let of_totals = ours_ns.iter().sum::<f64>() / peer_ns.iter().sum::<f64>();
-    for v in [&mut ratios, &mut ours_ns, &mut peer_ns] {
+    for v in [&mut *ratios, &mut *ours_ns, &mut *peer_ns] {
         v.sort_by(f64::total_cmp);
     }
-    let (q1, ratio, q3) = (ratios[rounds / 4], median(&ratios), ratios[rounds * 3 / 4]);
-    let (ours_ns, peer_ns) = (median(&ours_ns), median(&peer_ns));
+    let (q1, ratio, q3) = (ratios[rounds / 4], median(ratios), ratios[rounds * 3 / 4]);
+    let (ours_ns, peer_ns) = (median(ours_ns), median(peer_ns));
     println!(
         "{group:<28} ours {ours_ns:6.2} ns  peer {peer_ns:6.2} ns  ratio {ratio:.3} (quartiles {q1:.3}–{q3:.3}; of totals {of_totals:.3}; {rounds} rounds of {n})"
     );
+    if !FULL.load(Relaxed) {
+        return;
+    }
     let json = format!(
         "{{\"ratio\": {ratio}, \"q1\": {q1}, \"q3\": {q3}, \"ours_ns\": {ours_ns}, \"peer_ns\": {peer_ns}, \"rounds\": {rounds}, \"batch\": {n}}}\n"
     );
-    if rounds < ROUNDS {
-        return;
-    }
     let dir = target_dir().join("paired");
     fs::create_dir_all(&dir).expect("create target/paired");
     fs::write(dir.join(format!("{group}.json")), json).expect("write the figures");
@@ -120,10 +200,11 @@ fn target_dir() -> PathBuf {
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not, and gets a smoke run.
-    let rounds = if std::env::args().any(|a| a == "--bench") {
-        ROUNDS
+    FULL.store(std::env::args().any(|a| a == "--bench"), Relaxed);
+    let (rounds, threads_rounds) = if FULL.load(Relaxed) {
+        (ROUNDS, THREADS_ROUNDS)
     } else {
-        SMOKE_ROUNDS
+        (SMOKE_ROUNDS, SMOKE_ROUNDS)
     };
 
     ours_attribute();
@@ -251,5 +332,21 @@ fn main() {
         "bind_thread_local",
         |n| repeat(n, || bind_thread_local(black_box(&local))),
         |n| repeat(n, tokio_sync_scope),
+    );
+
+    pair_threads(threads_rounds, "threads_std", std_thread_local);
+    pair_threads(threads_rounds, "threads_attribute", ours_attribute);
+    pair_threads(threads_rounds, "threads_thread_local", || {
+        ours_thread_local(black_box(&local))
+    });
+    pair_threads(
+        threads_rounds,
+        "threads_context_lifecycle_attribute",
+        context_with_attribute,
+    );
+    pair_threads(
+        threads_rounds,
+        "threads_context_lifecycle_thread_local",
+        || context_with_thread_local(black_box(&local)),
     );
 }
