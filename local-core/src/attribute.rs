@@ -110,6 +110,18 @@ impl<T: 'static> StructLocal<T> {
         }
     }
 
+    /// The current entry, if a shared borrow of it can start now: the fast path.
+    #[inline(always)]
+    fn readable_entry<'t>(&'static self) -> Option<&'t Entry<T>> {
+        self.current_entry().filter(|entry| entry.is_readable())
+    }
+
+    /// The current entry, if a mutable borrow of it can start now: the fast path.
+    #[inline(always)]
+    fn writable_entry<'t>(&'static self) -> Option<&'t Entry<T>> {
+        self.current_entry().filter(|entry| entry.is_writable())
+    }
+
     /// Calls `f` with the entry the current thread or frame reads, creating a frame's node
     /// if needed; does not initialize. A struct that is not `Send` is refused in a frame
     /// that may move between threads.
@@ -163,12 +175,10 @@ impl<T: 'static> StructLocal<T> {
     #[inline]
     #[track_caller]
     pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        if let Some(entry) = self.current_entry()
-            && entry.is_readable()
-        {
-            return or_fail::<T, _>(entry.read(f));
+        match self.readable_entry() {
+            Some(entry) => or_fail::<T, _>(entry.read(f)),
+            None => self.with_cold(f),
         }
-        self.with_cold(f)
     }
 
     #[cold]
@@ -182,12 +192,10 @@ impl<T: 'static> StructLocal<T> {
     /// conflicting borrow, an error) is out of line.
     #[inline]
     pub fn try_with<R>(&'static self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        if let Some(entry) = self.current_entry()
-            && entry.is_readable()
-        {
-            return entry.read(f);
+        match self.readable_entry() {
+            Some(entry) => entry.read(f),
+            None => self.try_with_cold(f),
         }
-        self.try_with_cold(f)
     }
 
     #[cold]
@@ -208,12 +216,10 @@ impl<T: 'static> StructLocal<T> {
     #[inline]
     #[track_caller]
     pub fn with_mut<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> R {
-        if let Some(entry) = self.current_entry()
-            && entry.is_writable()
-        {
-            return or_fail::<T, _>(entry.write(f));
+        match self.writable_entry() {
+            Some(entry) => or_fail::<T, _>(entry.write(f)),
+            None => self.with_mut_cold(f),
         }
-        self.with_mut_cold(f)
     }
 
     #[cold]
@@ -226,12 +232,10 @@ impl<T: 'static> StructLocal<T> {
     /// The fast path, as for [`try_with`](Self::try_with).
     #[inline]
     pub fn try_with_mut<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
-        if let Some(entry) = self.current_entry()
-            && entry.is_writable()
-        {
-            return entry.write(f);
+        match self.writable_entry() {
+            Some(entry) => entry.write(f),
+            None => self.try_with_mut_cold(f),
         }
-        self.try_with_mut_cold(f)
     }
 
     #[cold]

@@ -360,6 +360,18 @@ impl<T, F> ThreadLocal<T, F> {
         self.current_entry_where(false)
     }
 
+    /// The current entry, if a shared borrow of it can start now: the fast path.
+    #[inline(always)]
+    fn readable_entry(&self) -> Option<&Entry<T>> {
+        self.current_entry().filter(|entry| entry.is_readable())
+    }
+
+    /// The current entry, if a mutable borrow of it can start now: the fast path.
+    #[inline(always)]
+    fn writable_entry(&self) -> Option<&Entry<T>> {
+        self.current_entry().filter(|entry| entry.is_writable())
+    }
+
     /// Calls `f` with the entry the current thread or frame reads, creating it (and
     /// registering the thread) if needed; does not initialize.
     #[cold]
@@ -421,12 +433,10 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         // The fast path of `try_with`, and a slow path that returns the value itself: no
         // stack frame here, and the slow path is a tail call.
-        if let Some(entry) = self.current_entry()
-            && entry.is_readable()
-        {
-            return or_fail::<T, _>(entry.read(f));
+        match self.readable_entry() {
+            Some(entry) => or_fail::<T, _>(entry.read(f)),
+            None => self.with_cold(f),
         }
-        self.with_cold(f)
     }
 
     #[cold]
@@ -452,12 +462,10 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     /// ```
     #[inline]
     pub fn try_with<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        if let Some(entry) = self.current_entry()
-            && entry.is_readable()
-        {
-            return entry.read(f);
+        match self.readable_entry() {
+            Some(entry) => entry.read(f),
+            None => self.try_with_cold(f),
         }
-        self.try_with_cold(f)
     }
 
     #[cold]
@@ -495,12 +503,10 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     #[track_caller]
     pub fn with_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         // As in `with`.
-        if let Some(entry) = self.current_entry()
-            && entry.is_writable()
-        {
-            return or_fail::<T, _>(entry.write(f));
+        match self.writable_entry() {
+            Some(entry) => or_fail::<T, _>(entry.write(f)),
+            None => self.with_mut_cold(f),
         }
-        self.with_mut_cold(f)
     }
 
     #[cold]
@@ -526,12 +532,10 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     /// ```
     #[inline]
     pub fn try_with_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
-        if let Some(entry) = self.current_entry()
-            && entry.is_writable()
-        {
-            return entry.write(f);
+        match self.writable_entry() {
+            Some(entry) => entry.write(f),
+            None => self.try_with_mut_cold(f),
         }
-        self.try_with_mut_cold(f)
     }
 
     #[cold]

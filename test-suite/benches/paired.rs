@@ -212,30 +212,14 @@ fn main() {
     pair(
         rounds,
         "attribute_with_mut",
-        |n| {
-            for _ in 0..n {
-                black_box(ours_attribute());
-            }
-        },
-        |n| {
-            for _ in 0..n {
-                black_box(std_thread_local());
-            }
-        },
+        |n| repeat(n, ours_attribute),
+        |n| repeat(n, std_thread_local),
     );
     pair(
         rounds,
         "attribute_separate_call",
-        |n| {
-            for _ in 0..n {
-                black_box(ours_attribute_call());
-            }
-        },
-        |n| {
-            for _ in 0..n {
-                black_box(std_thread_local_call());
-            }
-        },
+        |n| repeat(n, ours_attribute_call),
+        |n| repeat(n, std_thread_local_call),
     );
 
     let ours = ThreadLocal::<u64>::new();
@@ -245,44 +229,20 @@ fn main() {
     pair(
         rounds,
         "thread_local_with_mut",
-        |n| {
-            for _ in 0..n {
-                black_box(ours_thread_local(black_box(&ours)));
-            }
-        },
-        |n| {
-            for _ in 0..n {
-                black_box(thread_local_crate(black_box(&peer)));
-            }
-        },
+        |n| repeat(n, || ours_thread_local(black_box(&ours))),
+        |n| repeat(n, || thread_local_crate(black_box(&peer))),
     );
     pair(
         rounds,
         "control_crate_vs_crate",
-        |n| {
-            for _ in 0..n {
-                black_box(thread_local_crate_call(black_box(&peer)));
-            }
-        },
-        |n| {
-            for _ in 0..n {
-                black_box(thread_local_crate_call(black_box(&peer)));
-            }
-        },
+        |n| repeat(n, || thread_local_crate_call(black_box(&peer))),
+        |n| repeat(n, || thread_local_crate_call(black_box(&peer))),
     );
     pair(
         rounds,
         "thread_local_separate_call",
-        |n| {
-            for _ in 0..n {
-                black_box(ours_thread_local_call(black_box(&ours)));
-            }
-        },
-        |n| {
-            for _ in 0..n {
-                black_box(thread_local_crate_call(black_box(&peer)));
-            }
-        },
+        |n| repeat(n, || ours_thread_local_call(black_box(&ours))),
+        |n| repeat(n, || thread_local_crate_call(black_box(&peer))),
     );
 
     let ours = SharedThreadLocal::<AtomicU64>::new();
@@ -292,15 +252,11 @@ fn main() {
     pair(
         rounds,
         "live_increment",
+        |n| repeat(n, || black_box(&ours).with(|n| n.fetch_add(1, Relaxed))),
         |n| {
-            for _ in 0..n {
-                black_box(black_box(&ours).with(|n| n.fetch_add(1, Relaxed)));
-            }
-        },
-        |n| {
-            for _ in 0..n {
-                black_box(black_box(&peer).get_or_default().fetch_add(1, Relaxed));
-            }
+            repeat(n, || {
+                black_box(&peer).get_or_default().fetch_add(1, Relaxed)
+            })
         },
     );
 
