@@ -110,16 +110,32 @@ impl<T: 'static> StructLocal<T> {
         }
     }
 
-    /// The current entry, if a shared borrow of it can start now: the fast path.
+    /// The fast path of an access: `access` on the current entry when `ready` says it can
+    /// start now, or `access` given back for the slow path.
+    ///
+    /// The thread's own entry and a context's are kept on paths of their own rather than
+    /// merged into one `&Entry`: the own entry is a thread-local, which the compiler then
+    /// reaches at its fixed offset, as std's `thread_local!` is, instead of computing its
+    /// address first.
     #[inline(always)]
-    fn readable_entry<'t>(&'static self) -> Option<&'t Entry<T>> {
-        self.current_entry().filter(|entry| entry.is_readable())
-    }
-
-    /// The current entry, if a mutable borrow of it can start now: the fast path.
-    #[inline(always)]
-    fn writable_entry<'t>(&'static self) -> Option<&'t Entry<T>> {
-        self.current_entry().filter(|entry| entry.is_writable())
+    fn on_current<R, A: FnOnce(&Entry<T>) -> R>(
+        &'static self,
+        ready: impl Fn(&Entry<T>) -> bool,
+        access: A,
+    ) -> Result<R, A> {
+        let tag = if self.per_thread { 0 } else { current::tag() };
+        if let Some(slot) = self.slot() {
+            if current::likely(tag == 0) {
+                if ready(&slot.own) {
+                    return Ok(access(&slot.own));
+                }
+            } else if let Some(entry) = slot.cache.get(tag)
+                && ready(entry)
+            {
+                return Ok(access(entry));
+            }
+        }
+        Err(access)
     }
 
     /// Calls `f` with the entry the current thread or frame reads, creating a frame's node
@@ -175,81 +191,68 @@ impl<T: 'static> StructLocal<T> {
     #[inline]
     #[track_caller]
     pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        match self.readable_entry() {
-            Some(entry) => or_fail::<T, _>(entry.read(f)),
-            None => self.with_cold(f),
+        match self.on_current(Entry::is_readable, |entry| entry.read(f)) {
+            Ok(result) => or_fail::<T, _>(result),
+            Err(access) => self.cold(access),
         }
-    }
-
-    #[cold]
-    #[inline(never)]
-    #[track_caller]
-    fn with_cold<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        or_fail::<T, _>(self.locate_read(f))
     }
 
     /// The fast path: the entry is there and readable. Everything else (the first touch, a
     /// conflicting borrow, an error) is out of line.
     #[inline]
     pub fn try_with<R>(&'static self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        match self.readable_entry() {
-            Some(entry) => entry.read(f),
-            None => self.try_with_cold(f),
+        match self.on_current(Entry::is_readable, |entry| entry.read(f)) {
+            Ok(result) => result,
+            Err(access) => self.try_cold(access),
         }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn try_with_cold<R>(&'static self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        self.locate_read(f)
-    }
-
-    #[inline(always)]
-    fn locate_read<R>(&'static self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        self.locate(|entry| {
-            self.fill(entry)?;
-            entry.read(f)
-        })
     }
 
     /// As [`with`](Self::with), mutably.
     #[inline]
     #[track_caller]
     pub fn with_mut<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> R {
-        match self.writable_entry() {
-            Some(entry) => or_fail::<T, _>(entry.write(f)),
-            None => self.with_mut_cold(f),
+        match self.on_current(Entry::is_writable, |entry| entry.write(f)) {
+            Ok(result) => or_fail::<T, _>(result),
+            Err(access) => self.cold(access),
         }
-    }
-
-    #[cold]
-    #[inline(never)]
-    #[track_caller]
-    fn with_mut_cold<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> R {
-        or_fail::<T, _>(self.locate_write(f))
     }
 
     /// The fast path, as for [`try_with`](Self::try_with).
     #[inline]
     pub fn try_with_mut<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
-        match self.writable_entry() {
-            Some(entry) => entry.write(f),
-            None => self.try_with_mut_cold(f),
+        match self.on_current(Entry::is_writable, |entry| entry.write(f)) {
+            Ok(result) => result,
+            Err(access) => self.try_cold(access),
         }
+    }
+
+    /// The slow path of an access: finds or makes the entry, initializes it, and runs
+    /// `access` on it.
+    #[inline(always)]
+    fn filled<R>(
+        &'static self,
+        access: impl FnOnce(&Entry<T>) -> Result<R, AccessError>,
+    ) -> Result<R, AccessError> {
+        self.locate(|entry| {
+            self.fill(entry)?;
+            access(entry)
+        })
     }
 
     #[cold]
     #[inline(never)]
-    fn try_with_mut_cold<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
-        self.locate_write(f)
+    fn try_cold<R>(
+        &'static self,
+        access: impl FnOnce(&Entry<T>) -> Result<R, AccessError>,
+    ) -> Result<R, AccessError> {
+        self.filled(access)
     }
 
-    #[inline(always)]
-    fn locate_write<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
-        self.locate(|entry| {
-            self.fill(entry)?;
-            entry.write(f)
-        })
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn cold<R>(&'static self, access: impl FnOnce(&Entry<T>) -> Result<R, AccessError>) -> R {
+        or_fail::<T, _>(self.filled(access))
     }
 
     #[track_caller]
