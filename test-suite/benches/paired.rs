@@ -17,7 +17,7 @@
 //! What pairing cannot remove is where the two loops sit in the binary: the
 //! `control_crate_vs_crate` pair measures the crate's access against a second copy of
 //! itself, and its distance from 1 is the resolution of the build at hand (a few percent;
-//! up to 10–15% in some builds on a shared 2-core machine).
+//! up to 15–20% in some builds on a shared 2-core machine).
 //!
 //! ```text
 //! cargo bench -p local-test-suite --bench paired    # about 10 seconds
@@ -188,7 +188,7 @@ fn report(group: &str, n: u64, ratios: &mut [f64], ours_ns: &mut [f64], peer_ns:
     fs::write(dir.join(format!("{group}.json")), json).expect("write the figures");
 }
 
-/// Cargo's target directory: where this bench's executable is, two levels up
+/// Cargo's target directory: three levels above this bench's executable
 /// (`<target>/release/deps/paired-<hash>`).
 fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the bench's path");
