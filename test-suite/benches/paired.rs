@@ -55,19 +55,21 @@ const THREADS_ROUNDS: usize = 1_000;
 /// A full run (`cargo bench`), whose figures are written.
 static FULL: AtomicBool = AtomicBool::new(false);
 
-/// `op` `n` times, each result kept.
-#[inline(always)]
-fn repeat(n: u64, mut op: impl FnMut() -> u64) {
+/// Nanoseconds `n` operations of `op` take, each result kept.
+fn time(op: &impl Fn() -> u64, n: u64) -> f64 {
+    let start = Instant::now();
     for _ in 0..n {
         black_box(op());
     }
+    start.elapsed().as_nanos() as f64
 }
 
-/// Nanoseconds `batch` takes for `n` operations.
-fn time(batch: &mut impl FnMut(u64), n: u64) -> f64 {
-    let start = Instant::now();
-    batch(n);
-    start.elapsed().as_nanos() as f64
+/// Operations per batch, for batches of about `nanos`: from the fastest of 50 warm-up
+/// measurements of `per_op` (the fastest, so that one interrupted warm-up does not shrink
+/// the batch).
+fn batch_len(nanos: f64, per_op: impl Fn() -> f64) -> u64 {
+    let fastest = (0..50).map(|_| per_op()).fold(f64::INFINITY, f64::min);
+    ((nanos / fastest.max(0.1)) as u64).max(100)
 }
 
 fn median(sorted: &[f64]) -> f64 {
@@ -75,27 +77,23 @@ fn median(sorted: &[f64]) -> f64 {
 }
 
 /// Measures `ours` against `peer` in interleaved rounds, prints the figures and writes them
-/// to `target/paired/<group>.json`. Each closure runs its operation `n` times.
-fn pair(rounds: usize, group: &str, mut ours: impl FnMut(u64), mut peer: impl FnMut(u64)) {
-    // Warm up both, and size the batch from the slower of the two (its fastest time, so
-    // that one interrupted warm-up does not shrink the batch).
-    let mut per_op = f64::INFINITY;
-    for _ in 0..50 {
-        let slower = time(&mut ours, 10_000).max(time(&mut peer, 10_000));
-        per_op = per_op.min(slower / 10_000.0);
-    }
-    let n = ((BATCH_NANOS / per_op.max(0.1)) as u64).max(100);
+/// to `target/paired/<group>.json`.
+fn pair(rounds: usize, group: &str, ours: impl Fn() -> u64, peer: impl Fn() -> u64) {
+    // Warm up both, and size the batch from the slower of the two.
+    let n = batch_len(BATCH_NANOS, || {
+        time(&ours, 10_000).max(time(&peer, 10_000)) / 10_000.0
+    });
 
     let mut ratios = Vec::with_capacity(rounds);
     let mut ours_ns = Vec::with_capacity(rounds);
     let mut peer_ns = Vec::with_capacity(rounds);
     for round in 0..rounds {
         let (a, b) = if round % 2 == 0 {
-            let a = time(&mut ours, n);
-            (a, time(&mut peer, n))
+            let a = time(&ours, n);
+            (a, time(&peer, n))
         } else {
-            let b = time(&mut peer, n);
-            (time(&mut ours, n), b)
+            let b = time(&peer, n);
+            (time(&ours, n), b)
         };
         ratios.push(a / b);
         ours_ns.push(a / n as f64);
@@ -109,18 +107,8 @@ fn pair(rounds: usize, group: &str, mut ours: impl FnMut(u64), mut peer: impl Fn
 /// then a batch on one of them alone while the other is parked. A round's ratio is the two
 /// threads' mean time per operation over the lone thread's.
 fn pair_threads(rounds: usize, group: &str, op: impl Fn() -> u64 + Sync) {
-    let batch = |n: u64| {
-        let start = Instant::now();
-        for _ in 0..n {
-            black_box(op());
-        }
-        start.elapsed().as_nanos() as f64
-    };
     black_box(op());
-    let per_op = (0..50)
-        .map(|_| batch(10_000) / 10_000.0)
-        .fold(f64::INFINITY, f64::min);
-    let n = ((THREADS_BATCH_NANOS / per_op.max(0.1)) as u64).max(100);
+    let n = batch_len(THREADS_BATCH_NANOS, || time(&op, 10_000) / 10_000.0);
 
     let barrier = Barrier::new(2);
     let ready = AtomicUsize::new(0);
@@ -130,27 +118,27 @@ fn pair_threads(rounds: usize, group: &str, op: impl Fn() -> u64 + Sync) {
         while ready.load(SeqCst) < 2 * (round + 1) {
             std::hint::spin_loop();
         }
-        batch(n)
+        time(&op, n)
     };
     let (mut ratios, mut two_ns, mut one_ns) = (Vec::new(), Vec::new(), Vec::new());
     thread::scope(|s| {
         let other = s.spawn(|| {
             black_box(op());
-            let times: Vec<f64> = (0..rounds)
+            let twos: Vec<f64> = (0..rounds)
                 .map(|round| {
-                    let time = together(round);
+                    let two = together(round);
                     barrier.wait(); // both batches done
                     barrier.wait(); // parked through the lone batch
-                    time
+                    two
                 })
                 .collect();
-            times
+            twos
         });
         let mut mine = Vec::with_capacity(rounds);
         for round in 0..rounds {
-            let time = together(round);
+            let two = together(round);
             barrier.wait();
-            mine.push((time, batch(n)));
+            mine.push((two, time(&op, n)));
             barrier.wait();
         }
         let others = other.join().expect("the other thread's batches");
@@ -207,87 +195,76 @@ fn main() {
         (SMOKE_ROUNDS, SMOKE_ROUNDS)
     };
 
-    ours_attribute();
-    std_thread_local();
     pair(
         rounds,
         "attribute_with_mut",
-        |n| repeat(n, ours_attribute),
-        |n| repeat(n, std_thread_local),
+        ours_attribute,
+        std_thread_local,
     );
     pair(
         rounds,
         "attribute_separate_call",
-        |n| repeat(n, ours_attribute_call),
-        |n| repeat(n, std_thread_local_call),
+        ours_attribute_call,
+        std_thread_local_call,
     );
 
     let ours = ThreadLocal::<u64>::new();
     let peer = thread_local::ThreadLocal::<RefCell<u64>>::new();
-    ours_thread_local(&ours);
-    thread_local_crate(&peer);
     pair(
         rounds,
         "thread_local_with_mut",
-        |n| repeat(n, || ours_thread_local(black_box(&ours))),
-        |n| repeat(n, || thread_local_crate(black_box(&peer))),
+        || ours_thread_local(black_box(&ours)),
+        || thread_local_crate(black_box(&peer)),
     );
     pair(
         rounds,
         "control_crate_vs_crate",
-        |n| repeat(n, || thread_local_crate_call(black_box(&peer))),
-        |n| repeat(n, || thread_local_crate_call(black_box(&peer))),
+        || thread_local_crate_call(black_box(&peer)),
+        || thread_local_crate_call(black_box(&peer)),
     );
     pair(
         rounds,
         "thread_local_separate_call",
-        |n| repeat(n, || ours_thread_local_call(black_box(&ours))),
-        |n| repeat(n, || thread_local_crate_call(black_box(&peer))),
+        || ours_thread_local_call(black_box(&ours)),
+        || thread_local_crate_call(black_box(&peer)),
     );
 
     let ours = SharedThreadLocal::<AtomicU64>::new();
     let peer = thread_local::ThreadLocal::<AtomicU64>::new();
-    ours.with(|n| n.fetch_add(1, Relaxed));
-    peer.get_or_default().fetch_add(1, Relaxed);
     pair(
         rounds,
         "live_increment",
-        |n| repeat(n, || black_box(&ours).with(|n| n.fetch_add(1, Relaxed))),
-        |n| {
-            repeat(n, || {
-                black_box(&peer).get_or_default().fetch_add(1, Relaxed)
-            })
-        },
+        || black_box(&ours).with(|n| n.fetch_add(1, Relaxed)),
+        || black_box(&peer).get_or_default().fetch_add(1, Relaxed),
     );
 
+    // A context's life and a binding, against tokio's `sync_scope` + `get`.
     let local = ThreadLocal::<u64>::new();
-    ours_thread_local(&local);
-    let lifecycles: [(&str, &dyn Fn() -> u64); 3] = [
-        ("context_lifecycle_attribute", &context_with_attribute),
-        ("context_lifecycle_thread_local", &|| {
-            context_with_thread_local(black_box(&local))
-        }),
-        ("context_lifecycle_scope_attribute", &scope_with_attribute),
-    ];
-    for (group, ours) in lifecycles {
-        pair(
-            rounds,
-            group,
-            |n| repeat(n, ours),
-            |n| repeat(n, tokio_sync_scope),
-        );
-    }
+    let tokio = tokio_sync_scope;
     pair(
         rounds,
-        "bind_attribute",
-        |n| repeat(n, bind_attribute),
-        |n| repeat(n, tokio_sync_scope),
+        "context_lifecycle_attribute",
+        context_with_attribute,
+        tokio,
     );
+    pair(
+        rounds,
+        "context_lifecycle_thread_local",
+        || context_with_thread_local(black_box(&local)),
+        tokio,
+    );
+    pair(
+        rounds,
+        "context_lifecycle_scope_attribute",
+        scope_with_attribute,
+        tokio,
+    );
+    pair(rounds, "bind_attribute", bind_attribute, tokio);
     pair(
         rounds,
         "bind_thread_local",
-        |n| repeat(n, || bind_thread_local(black_box(&local))),
-        |n| repeat(n, tokio_sync_scope),
+        || bind_thread_local(black_box(&local)),
+        tokio,
     );
 
     pair_threads(threads_rounds, "threads_std", std_thread_local);
