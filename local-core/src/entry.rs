@@ -1,317 +1,346 @@
-//! One value's cell: a `RefCell` whose borrow count also says whether a value is there, so
-//! that the fast path decides with a single comparison.
+//! One value's cell: a `RefCell` whose state also says whether a value is there, what
+//! happened to it, and whose it is.
 //!
-//! An entry is only ever touched by one thread at a time: its owner (a thread, or the
-//! thread running the context that holds it), or, for a thread's entries, whoever holds
-//! the instance's lock with no owner access possible (see `table.rs`). So the state is a
-//! plain `Cell`, and every method here is safe on `&Entry`: the types that let an entry be
-//! reached from another thread carry that proof.
+//! The state is an enum of where the value is in its life; a present value's borrows are
+//! counted as `RefCell` counts them, in a flag of their own, so that an access checks two
+//! words and, once inlined into a loop, writes neither back.
+//!
+//! An entry is touched by one thread at a time, and by its owner's thread most of the time:
+//! a thread's entry in an instance (`table.rs`), a context's node (`frame.rs`), an attribute
+//! struct's own `thread_local!` slot (`attribute.rs`). The types that let another thread
+//! reach an entry (an instance's `&mut` methods, under its lock) carry that proof, so the
+//! state is a plain `Cell` and everything here is safe on `&Entry`, but [`value_mut`].
+//!
+//! This file holds every `unsafe` access to a value: each one is guarded by the state.
+//!
+//! [`value_mut`]: Entry::value_mut
 
 use std::cell::{Cell, UnsafeCell};
-use std::ptr::NonNull;
+use std::ops::{Deref, DerefMut};
 
 use crate::AccessError;
 
-/// The state of an [`Entry`]: `n >= 0` is a value with `n` shared borrows, the rest are the
-/// markers below.
-const WRITING: isize = -1;
-const EMPTY: isize = isize::MIN;
-const INITIALIZING: isize = isize::MIN + 1;
-const DESTROYED: isize = isize::MIN + 2;
-const PINNED: isize = isize::MIN + 3;
-const ORPHANED: isize = isize::MIN + 4;
-
-/// What an entry holds, for the slow paths and the owners of thread entries.
+/// Where an [`Entry`]'s value is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Status {
-    /// No value.
+pub(crate) enum State {
+    /// No value: the next access runs the initializer.
     Empty,
     /// No value yet: the initializer is running on the owner's thread.
     Initializing,
+    /// The owner's value; [`Entry`]'s borrow flag says who borrows it.
+    Present,
     /// No value: the owner's thread destroyed it while exiting, and is still exiting.
     Destroyed,
-    /// A value, not borrowed.
-    Unborrowed,
-    /// A value, borrowed by the owner (shared or mutable).
-    Borrowed,
-    /// A value, not borrowed, that an `iter_mut` borrow may still point at: the owner's
-    /// exit leaves it in place ([`Status::Orphaned`]) instead of dropping it. The owner's
-    /// next access unpins it.
-    Pinned,
-    /// A value whose owner exited while it was pinned, or under `retain_on_exit`: nobody's
-    /// value now, kept in place until the instance iterates, clears or drops it, or a new
-    /// owner of the index moves it aside.
-    Orphaned,
+    /// A value whose thread has exited, left in place: with `retain_on_exit`, or while an
+    /// `iter_mut` may hold a reference to it. Nobody's to read; moved aside by the index's
+    /// next thread, or taken by the instance's `&mut` methods.
+    Exited,
 }
 
+/// What [`Entry::destroy`] did at its owner's exit.
+pub(crate) enum Destroyed<T> {
+    /// The value, for the caller to drop, or none: the entry is [`State::Destroyed`].
+    Taken(Option<T>),
+    /// The value stays, [`State::Exited`].
+    Kept,
+    /// The value is borrowed, or being built (the thread exits from inside an access:
+    /// `process::exit`); nothing may drop it under the borrow, so the entry stays as it is.
+    Borrowed,
+}
+
+/// The borrow flag of a present value, as `RefCell`'s: `0` not borrowed, `n > 0` borrowed
+/// `n` times, [`WRITING`] mutably.
+type Borrows = isize;
+const WRITING: Borrows = -1;
+
 pub(crate) struct Entry<T> {
-    state: Cell<isize>,
-    /// `Some` exactly when the state says a value is there (a borrow count, `PINNED` or
-    /// `ORPHANED`). An `Option` rather than `MaybeUninit`, so that an entry that is simply
-    /// dropped drops its value: the attribute's `thread_local!` slot relies on it.
+    state: Cell<State>,
+    borrows: Cell<Borrows>,
+    /// `Some` exactly when the state is `Present` or `Exited`. An `Option`, so that an
+    /// entry dropped with its value drops it, and an entry of a type without a destructor
+    /// has none either: an attribute struct's slot then costs std no registration, as with
+    /// a hand-written `thread_local!`.
     value: UnsafeCell<Option<T>>,
 }
 
 impl<T> Entry<T> {
     pub(crate) const fn new() -> Self {
         Entry {
-            state: Cell::new(EMPTY),
+            state: Cell::new(State::Empty),
+            borrows: Cell::new(0),
             value: UnsafeCell::new(None),
         }
     }
 
-    pub(crate) fn status(&self) -> Status {
+    #[inline(always)]
+    pub(crate) fn state(&self) -> State {
+        self.state.get()
+    }
+
+    /// A value that [`borrow`](Self::borrow) will lend.
+    #[inline(always)]
+    pub(crate) fn is_readable(&self) -> bool {
+        self.state.get() == State::Present && self.borrows.get() >= 0
+    }
+
+    /// A value that [`borrow_mut`](Self::borrow_mut) will lend.
+    #[inline(always)]
+    pub(crate) fn is_writable(&self) -> bool {
+        self.state.get() == State::Present && self.borrows.get() == 0
+    }
+
+    /// Does the owner hold a value here (`is_initialized`)?
+    pub(crate) fn has_value(&self) -> bool {
+        self.state.get() == State::Present
+    }
+
+    /// Will [`swap`](Self::swap) take a value now?
+    #[inline(always)]
+    pub(crate) fn can_swap(&self) -> bool {
         match self.state.get() {
-            0 => Status::Unborrowed,
-            EMPTY => Status::Empty,
-            INITIALIZING => Status::Initializing,
-            DESTROYED => Status::Destroyed,
-            PINNED => Status::Pinned,
-            ORPHANED => Status::Orphaned,
-            _ => Status::Borrowed,
+            State::Empty => true,
+            State::Present => self.borrows.get() == 0,
+            _ => false,
         }
     }
 
-    /// A value that [`read`](Self::read) will lend.
-    #[inline(always)]
-    pub(crate) fn is_readable(&self) -> bool {
-        (0..isize::MAX).contains(&self.state.get())
+    /// Is the value borrowed, or being built? Then nothing may replace or drop it.
+    pub(crate) fn is_borrowed(&self) -> bool {
+        match self.state.get() {
+            State::Present => self.borrows.get() != 0,
+            State::Initializing => true,
+            _ => false,
+        }
     }
 
-    /// A value that [`write`](Self::write) will lend.
-    #[inline(always)]
-    pub(crate) fn is_writable(&self) -> bool {
-        self.state.get() == 0
+    /// Why a borrow is refused.
+    #[cold]
+    fn refusal(&self) -> AccessError {
+        match self.state.get() {
+            State::Initializing => AccessError::Initializing,
+            State::Destroyed | State::Exited => AccessError::Destroyed,
+            // `Empty` reaches here only through callers that fill first.
+            State::Present | State::Empty => AccessError::Borrowed,
+        }
     }
 
-    /// Does the owner have a value here? (`is_initialized`.)
-    pub(crate) fn is_present(&self) -> bool {
-        matches!(
-            self.status(),
-            Status::Unborrowed | Status::Borrowed | Status::Pinned
-        )
-    }
-
-    /// Calls `f` with the value under a shared borrow (`RefCell::try_borrow`).
+    /// A shared borrow (`RefCell::try_borrow`).
     #[inline(always)]
-    pub(crate) fn read<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
+    pub(crate) fn borrow(&self) -> Result<Ref<'_, T>, AccessError> {
         if !self.is_readable() {
             return Err(self.refusal());
         }
-        self.state.set(self.state.get() + 1);
-        let _borrow = EndRead(&self.state);
-        // SAFETY: a borrow count means a value is present, and the count we now hold keeps
-        // out every mutable access to it (`write`, `put`, `take`, ...) until `_borrow` drops.
-        Ok(f(unsafe {
-            (*self.value.get()).as_ref().unwrap_unchecked()
-        }))
+        // The count is bounded by the depth of nested accesses on one thread's stack.
+        self.borrows.set(self.borrows.get() + 1);
+        // SAFETY: `Present` means a value is there; the count just taken keeps out every
+        // mutable access and every replacement of the value until the `Ref` drops.
+        let value = unsafe { (*self.value.get()).as_ref().unwrap_unchecked() };
+        Ok(Ref {
+            value,
+            borrows: &self.borrows,
+        })
     }
 
-    /// Calls `f` with the value under a mutable borrow (`RefCell::try_borrow_mut`).
+    /// A mutable borrow (`RefCell::try_borrow_mut`).
     #[inline(always)]
-    pub(crate) fn write<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
+    pub(crate) fn borrow_mut(&self) -> Result<RefMut<'_, T>, AccessError> {
         if !self.is_writable() {
             return Err(self.refusal());
         }
-        self.state.set(WRITING);
-        let _borrow = Reset(&self.state, 0);
-        // SAFETY: state `0` means a value is present and unborrowed, and `WRITING` keeps
-        // every other access out until `_borrow` drops.
-        Ok(f(unsafe {
-            (*self.value.get()).as_mut().unwrap_unchecked()
-        }))
+        self.borrows.set(WRITING);
+        // SAFETY: `Present` and not borrowed: a value is there, and `WRITING` keeps every
+        // other access out until the `RefMut` drops.
+        let value = unsafe { (*self.value.get()).as_mut().unwrap_unchecked() };
+        Ok(RefMut {
+            value,
+            borrows: &self.borrows,
+        })
     }
 
-    /// Why `read`/`write` refuse, for a present value.
-    #[cold]
-    fn refusal(&self) -> AccessError {
-        match self.status() {
-            Status::Initializing => AccessError::Initializing,
-            Status::Destroyed | Status::Orphaned => AccessError::Destroyed,
-            _ => AccessError::Borrowed,
-        }
+    /// Calls `f` with the value under a shared borrow.
+    #[inline(always)]
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
+        Ok(f(&*self.borrow()?))
     }
 
-    /// Builds the value with `init`, on an empty entry. While `init` runs the entry is
-    /// [`Status::Initializing`], so an initializer that touches its own local is refused
-    /// instead of recursing; if it panics, the entry is empty again.
-    pub(crate) fn initialize(&self, init: impl FnOnce() -> T) -> Result<(), AccessError> {
-        self.check_empty()?;
-        self.state.set(INITIALIZING);
-        let unwind = Reset(&self.state, EMPTY);
-        let value = init();
-        std::mem::forget(unwind);
-        self.fill(value);
-        Ok(())
+    /// Calls `f` with the value under a mutable borrow.
+    #[inline(always)]
+    pub(crate) fn write<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
+        Ok(f(&mut *self.borrow_mut()?))
     }
 
-    /// Builds the value with a fallible `init`: on `Err`, the entry stays empty.
-    pub(crate) fn try_initialize<E>(
+    /// Replaces the value of an entry that nobody borrows; the state is the caller's to set.
+    #[inline]
+    fn replace_unborrowed(&self, value: Option<T>) -> Option<T> {
+        debug_assert!(self.borrows.get() == 0);
+        // SAFETY: every caller checked first that the value is not borrowed: no `Ref` or
+        // `RefMut` is alive (an initializing entry holds no value, and its initializer has
+        // returned), so no reference to the value exists.
+        unsafe { std::mem::replace(&mut *self.value.get(), value) }
+    }
+
+    /// Builds the value with `init` on an empty entry; an entry with a value is left as it
+    /// is. While `init` runs the entry is [`State::Initializing`], so an initializer that
+    /// touches its own local is refused instead of recursing. If `init` fails or panics,
+    /// the entry is empty again.
+    pub(crate) fn initialize<E>(
         &self,
         init: impl FnOnce() -> Result<T, E>,
     ) -> Result<Result<(), E>, AccessError> {
-        self.check_empty()?;
-        self.state.set(INITIALIZING);
-        let _reset = Reset(&self.state, EMPTY);
-        let value = init();
-        Ok(value.map(|value| {
-            std::mem::forget(_reset);
-            self.fill(value);
-        }))
-    }
-
-    fn check_empty(&self) -> Result<(), AccessError> {
-        match self.status() {
-            Status::Empty => Ok(()),
-            _ => Err(self.refusal()),
-        }
-    }
-
-    /// Puts `value` in an empty or initializing entry.
-    fn fill(&self, value: T) {
-        // SAFETY: the entry is empty or initializing, so nothing borrows its value.
-        unsafe { *self.value.get() = Some(value) };
-        self.state.set(0);
-    }
-
-    /// Replaces the value, or fills an empty entry; returns the old value for the caller to
-    /// drop once it no longer touches the entry.
-    pub(crate) fn put(&self, value: T) -> Result<Option<T>, AccessError> {
-        self.swap(Some(value))
-    }
-
-    /// Removes the value: the next access initializes again.
-    pub(crate) fn take(&self) -> Result<Option<T>, AccessError> {
-        self.swap(None)
-    }
-
-    /// Replaces what the entry holds, a value or none, with `value`: the binding of
-    /// `scope`, and the primitive of `put` and `take`. Refused while the value is borrowed.
-    pub(crate) fn swap(&self, value: Option<T>) -> Result<Option<T>, AccessError> {
-        match self.status() {
-            Status::Empty | Status::Unborrowed => {}
+        match self.state.get() {
+            State::Empty => {}
+            State::Present => return Ok(Ok(())),
             _ => return Err(self.refusal()),
         }
-        self.state.set(if value.is_some() { 0 } else { EMPTY });
-        // SAFETY: empty or unborrowed: nothing borrows the value.
-        Ok(unsafe { std::mem::replace(&mut *self.value.get(), value) })
+        self.state.set(State::Initializing);
+        let unwind = SetOnDrop(&self.state, State::Empty);
+        let value = match init() {
+            Ok(value) => value,
+            Err(error) => return Ok(Err(error)),
+        };
+        std::mem::forget(unwind);
+        self.replace_unborrowed(Some(value));
+        self.state.set(State::Present);
+        Ok(Ok(()))
     }
 
-    /// Moves out a value that nobody borrows (unborrowed, pinned or orphaned) and leaves the
-    /// entry `then`.
-    fn take_unborrowed(&self, then: isize) -> Option<T> {
-        match self.status() {
-            Status::Unborrowed | Status::Pinned | Status::Orphaned => {
-                self.state.set(then);
-                // SAFETY: no borrow: the states above exclude `read` and `write` guards.
-                unsafe { (*self.value.get()).take() }
+    /// Swaps `value` with what the entry holds, a value or none: `set`, `take` and binding.
+    /// Refused while the value is borrowed or being built, and then `value` is untouched.
+    #[inline]
+    pub(crate) fn swap(&self, value: &mut Option<T>) -> Result<(), AccessError> {
+        if !self.can_swap() {
+            return Err(self.refusal());
+        }
+        let state = if value.is_some() {
+            State::Present
+        } else {
+            State::Empty
+        };
+        *value = self.replace_unborrowed(value.take());
+        self.state.set(state);
+        Ok(())
+    }
+
+    /// Takes out a value that nobody borrows, the owner's or an exited thread's, leaving the
+    /// entry empty: the instance's `&mut` methods, and a new owner moving aside what an
+    /// exited thread left. `None` for a borrowed value, or none.
+    pub(crate) fn take_unborrowed(&self) -> Option<T> {
+        match self.state.get() {
+            State::Present if self.borrows.get() == 0 => {}
+            State::Exited => {}
+            _ => return None,
+        }
+        self.state.set(State::Empty);
+        self.replace_unborrowed(None)
+    }
+
+    /// The owner's thread is exiting: destroys its value, so that a destructor touching
+    /// this local later in the thread's teardown gets [`AccessError::Destroyed`], or, with
+    /// `keep`, leaves it in place as [`State::Exited`].
+    pub(crate) fn destroy(&self, keep: bool) -> Destroyed<T> {
+        if self.is_borrowed() {
+            return Destroyed::Borrowed;
+        }
+        match self.state.get() {
+            State::Empty => {
+                self.state.set(State::Destroyed);
+                Destroyed::Taken(None)
             }
-            _ => None,
+            State::Present if keep => {
+                self.state.set(State::Exited);
+                Destroyed::Kept
+            }
+            State::Present => {
+                self.state.set(State::Destroyed);
+                Destroyed::Taken(self.replace_unborrowed(None))
+            }
+            State::Initializing | State::Destroyed | State::Exited => Destroyed::Taken(None),
         }
     }
 
-    /// Empties the entry, whatever it holds unborrowed: `clear`, `into_iter`, the
-    /// instance's `Drop`, and a new owner adopting an orphan.
-    pub(crate) fn drain(&self) -> Option<T> {
-        self.take_unborrowed(EMPTY)
-    }
-
-    /// The owner's thread is exiting: moves its value out and marks the entry destroyed,
-    /// so that a destructor touching this local during the rest of the thread's teardown
-    /// gets [`AccessError::Destroyed`]. With `keep` (`retain_on_exit`), or if an `iter_mut`
-    /// borrow may point at it (pinned), the value is orphaned in place instead.
-    ///
-    /// An entry borrowed at that moment (thread-local destructors run by `process::exit`
-    /// inside an access) keeps its value: nothing may drop it under the borrow.
-    pub(crate) fn destroy(&self, keep: bool) -> Option<T> {
-        match self.status() {
-            Status::Empty => {
-                self.state.set(DESTROYED);
-                None
-            }
-            Status::Pinned => {
-                self.state.set(ORPHANED);
-                None
-            }
-            Status::Unborrowed if keep => {
-                self.state.set(ORPHANED);
-                None
-            }
-            Status::Unborrowed => self.take_unborrowed(DESTROYED),
-            _ => None,
-        }
-    }
-
-    /// The exiting owner is gone: a destroyed entry becomes empty for the next owner.
+    /// The exiting owner is gone: a destroyed entry is empty for the index's next thread.
     pub(crate) fn forget_destroyed(&self) {
-        if self.status() == Status::Destroyed {
-            self.state.set(EMPTY);
+        if self.state.get() == State::Destroyed {
+            self.state.set(State::Empty);
         }
     }
 
-    /// A mutable reference for an `iter_mut` borrow, to a value that nobody borrows; a
-    /// value of a live owner is marked [`Status::Pinned`], so that its owner's exit leaves
-    /// it in place while the reference may be alive.
+    /// The value, mutably, for an `iter_mut` that holds the instance exclusively: an
+    /// unborrowed value of a live thread, or one an exited thread left.
     ///
     /// # Safety
     ///
-    /// The caller holds the exclusive access of `&mut ThreadLocal` for as long as it uses
-    /// the reference (so the owner's accesses are out), and calls this under the instance's
-    /// lock (so the owner's exit is).
+    /// For as long as the reference is used, nothing else touches the entry: the caller
+    /// holds `&mut` to the instance (so the owner's accesses are out), and the owner's exit
+    /// leaves the value in place meanwhile (so it neither drops nor moves it).
     #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn pin_mut(&self) -> Option<&mut T> {
-        match self.status() {
-            Status::Unborrowed | Status::Pinned => self.state.set(PINNED),
-            Status::Orphaned => {}
+    pub(crate) unsafe fn value_mut(&self) -> Option<&mut T> {
+        match self.state.get() {
+            State::Present if self.borrows.get() == 0 => {}
+            State::Exited => {}
             _ => return None,
         }
-        // SAFETY: present (the states above); exclusive by the caller's duty. The exit
-        // only changes the state of a pinned entry, never its value.
-        Some(unsafe { (*self.value.get()).as_mut().unwrap_unchecked() })
-    }
-
-    /// The owner is back (with `&ThreadLocal`, so every `iter_mut` borrow has ended): a
-    /// pinned value is plainly its own again.
-    pub(crate) fn unpin(&self) {
-        if self.status() == Status::Pinned {
-            self.state.set(0);
-        }
-    }
-
-    /// Starts a shared borrow that outlives this call, for a clone made without the
-    /// instance's lock held; [`end_lend`](Self::end_lend) ends it.
-    pub(crate) fn lend(&self) -> Result<NonNull<T>, AccessError> {
-        if !self.is_readable() {
-            return Err(self.refusal());
-        }
-        self.state.set(self.state.get() + 1);
-        // SAFETY: a borrow count means a value is present.
-        Ok(NonNull::from(unsafe {
-            (*self.value.get()).as_ref().unwrap_unchecked()
-        }))
-    }
-
-    /// Ends a borrow started by [`lend`](Self::lend).
-    pub(crate) fn end_lend(&self) {
-        self.state.set(self.state.get() - 1);
+        // SAFETY: the caller's duty; these states hold a value that nothing borrows.
+        unsafe { (*self.value.get()).as_mut() }
     }
 }
 
-/// Ends a shared borrow, also on unwind.
-struct EndRead<'a>(&'a Cell<isize>);
+/// A shared borrow of an entry's value; ends when dropped, also on unwind.
+pub(crate) struct Ref<'a, T> {
+    value: &'a T,
+    borrows: &'a Cell<Borrows>,
+}
 
-impl Drop for EndRead<'_> {
+impl<T> Deref for Ref<'_, T> {
+    type Target = T;
+
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        self.value
+    }
+}
+
+impl<T> Drop for Ref<'_, T> {
     #[inline(always)]
     fn drop(&mut self) {
-        self.0.set(self.0.get() - 1);
+        self.borrows.set(self.borrows.get() - 1);
     }
 }
 
-/// Sets a state back, also on unwind: the end of a mutable borrow, or of an initializer.
-struct Reset<'a>(&'a Cell<isize>, isize);
+/// A mutable borrow of an entry's value; ends when dropped, also on unwind.
+pub(crate) struct RefMut<'a, T> {
+    value: &'a mut T,
+    borrows: &'a Cell<Borrows>,
+}
 
-impl Drop for Reset<'_> {
+impl<T> Deref for RefMut<'_, T> {
+    type Target = T;
+
     #[inline(always)]
+    fn deref(&self) -> &T {
+        self.value
+    }
+}
+
+impl<T> DerefMut for RefMut<'_, T> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut T {
+        self.value
+    }
+}
+
+impl<T> Drop for RefMut<'_, T> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.borrows.set(0);
+    }
+}
+
+/// Sets a state when dropped, also on unwind: an initializer's unwind leaves the entry
+/// empty.
+pub(crate) struct SetOnDrop<'a, S: Copy>(pub(crate) &'a Cell<S>, pub(crate) S);
+
+impl<S: Copy> Drop for SetOnDrop<'_, S> {
     fn drop(&mut self) {
         self.0.set(self.1);
     }
@@ -325,67 +354,84 @@ mod tests {
     fn borrows_follow_refcell() {
         let entry = Entry::new();
         assert_eq!(entry.read(|_: &u8| ()), Err(AccessError::Borrowed));
-        entry.initialize(|| 1u8).unwrap();
+        assert_eq!(entry.initialize(|| Ok::<_, ()>(1u8)), Ok(Ok(())));
         let inner = entry.read(|_| {
             assert_eq!(entry.read(|v| *v), Ok(1));
             entry.write(|_| ())
         });
         assert_eq!(inner, Ok(Err(AccessError::Borrowed)));
         assert_eq!(entry.write(|v| std::mem::replace(v, 2)), Ok(1));
-        assert_eq!(entry.take(), Ok(Some(2)));
-        assert_eq!(entry.status(), Status::Empty);
+        let mut taken = None;
+        assert_eq!(entry.swap(&mut taken), Ok(()));
+        assert_eq!((taken, entry.state()), (Some(2), State::Empty));
+        assert!(!entry.is_borrowed());
     }
 
     #[test]
-    fn an_initializer_that_unwinds_leaves_the_entry_empty() {
+    fn a_refused_swap_leaves_the_value_with_the_caller() {
+        let entry = Entry::new();
+        entry.initialize(|| Ok::<_, ()>(1u8)).unwrap().unwrap();
+        let mut bound = Some(5);
+        entry
+            .read(|_| assert_eq!(entry.swap(&mut bound), Err(AccessError::Borrowed)))
+            .unwrap();
+        assert_eq!(bound, Some(5));
+        entry.swap(&mut bound).unwrap();
+        assert_eq!((bound, entry.read(|v| *v)), (Some(1), Ok(5)));
+    }
+
+    #[test]
+    fn an_initializer_that_fails_or_unwinds_leaves_the_entry_empty() {
         let entry = Entry::<u8>::new();
         let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _ = entry.initialize(|| {
-                assert_eq!(entry.status(), Status::Initializing);
+            let _ = entry.initialize(|| -> Result<u8, ()> {
+                assert_eq!(entry.state(), State::Initializing);
                 panic!("no value")
             });
         }));
         assert!(unwound.is_err());
-        assert_eq!(entry.status(), Status::Empty);
+        assert_eq!(entry.state(), State::Empty);
         assert_eq!(
-            entry.try_initialize(|| Err::<u8, _>("refused")),
+            entry.initialize(|| Err::<u8, _>("refused")),
             Ok(Err("refused"))
         );
-        assert_eq!(entry.status(), Status::Empty);
+        assert_eq!(entry.state(), State::Empty);
     }
 
     #[test]
     fn a_destroyed_entry_refuses_until_forgotten() {
         let entry = Entry::new();
-        entry.put(5u8).unwrap();
-        assert_eq!(entry.destroy(false), Some(5));
+        entry.swap(&mut Some(5u8)).unwrap();
+        assert!(matches!(entry.destroy(false), Destroyed::Taken(Some(5))));
         assert_eq!(entry.read(|_| ()), Err(AccessError::Destroyed));
-        assert_eq!(entry.initialize(|| 6), Err(AccessError::Destroyed));
+        assert_eq!(
+            entry.initialize(|| Ok::<_, ()>(6)),
+            Err(AccessError::Destroyed)
+        );
         entry.forget_destroyed();
-        assert_eq!(entry.initialize(|| 6), Ok(()));
+        assert_eq!(entry.initialize(|| Ok::<_, ()>(6)), Ok(Ok(())));
     }
 
     #[test]
-    fn a_pinned_value_is_orphaned_by_its_owners_exit_and_drained_later() {
+    fn a_kept_value_is_left_for_the_instance_and_nobody_reads_it() {
         let entry = Entry::new();
-        entry.put(5u8).unwrap();
-        // SAFETY: the test is the only user of the entry.
-        let value = unsafe { entry.pin_mut() }.unwrap();
-        *value += 1;
-        assert_eq!(entry.destroy(false), None);
-        assert_eq!(entry.status(), Status::Orphaned);
+        entry.swap(&mut Some(5u8)).unwrap();
+        assert!(matches!(entry.destroy(true), Destroyed::Kept));
         assert_eq!(entry.read(|_| ()), Err(AccessError::Destroyed));
-        assert_eq!(entry.drain(), Some(6));
-        assert_eq!(entry.status(), Status::Empty);
+        assert!(!entry.has_value());
+        assert_eq!(entry.take_unborrowed(), Some(5));
+        assert_eq!(entry.state(), State::Empty);
     }
 
     #[test]
-    fn a_kept_value_is_orphaned_in_place() {
+    fn a_borrowed_value_survives_its_owners_exit() {
         let entry = Entry::new();
-        entry.put(5u8).unwrap();
-        assert_eq!(entry.destroy(true), None);
-        assert_eq!(entry.status(), Status::Orphaned);
-        entry.forget_destroyed();
-        assert_eq!(entry.drain(), Some(5));
+        entry.swap(&mut Some(5u8)).unwrap();
+        entry
+            .read(|value| {
+                assert!(matches!(entry.destroy(false), Destroyed::Borrowed));
+                assert_eq!(*value, 5);
+            })
+            .unwrap();
     }
 }

@@ -1,6 +1,7 @@
 use std::any::type_name;
 use std::error::Error;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 /// Why a `try_with`/`try_with_mut` call could not reach this thread's value.
 ///
@@ -111,4 +112,24 @@ pub(crate) fn or_fail<T, R>(result: Result<R, AccessError>) -> R {
         Ok(value) => value,
         Err(error) => fail::<T>(error),
     }
+}
+
+/// Calls `f` on each item; one that panics does not stop the others, and the first panic
+/// is resumed after the last item.
+pub(crate) fn each<I: IntoIterator>(items: I, mut f: impl FnMut(I::Item)) {
+    let mut panic = None;
+    for item in items {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| f(item))) {
+            panic.get_or_insert(payload);
+        }
+    }
+    if let Some(payload) = panic {
+        resume_unwind(payload);
+    }
+}
+
+/// Drops each value; one whose destructor panics does not stop the others, and the first
+/// panic is resumed after the last value is dropped.
+pub(crate) fn drop_each<I: IntoIterator>(values: I) {
+    each(values, drop);
 }

@@ -24,7 +24,8 @@ pub struct IterMut<'a, T> {
 }
 
 impl<'a, T> IterMut<'a, T> {
-    /// Borrows `table` for `'a`: called with the `&'a mut ThreadLocal` that owns it.
+    /// Borrows `table` for `'a`: called with the `&'a mut ThreadLocal` that owns it, after
+    /// `Table::start_iter`.
     pub(crate) fn new(table: Option<&'a Table<T>>) -> Self {
         IterMut {
             table,
@@ -39,7 +40,8 @@ impl<'a, T> Iterator for IterMut<'a, T> {
 
     fn next(&mut self) -> Option<&'a mut T> {
         // SAFETY: `new` is given the table of a `&'a mut ThreadLocal`, held for `'a`, the
-        // lifetime of every reference returned; the cursor only moves forward.
+        // lifetime of every reference returned, after `start_iter`; only an access to the
+        // instance, which ends `'a`, ends the iteration. The cursor only moves forward.
         let (value, next) = unsafe { self.table?.next_mut(self.cursor) }?;
         self.cursor = next;
         Some(value)

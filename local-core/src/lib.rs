@@ -15,32 +15,30 @@
 //!
 //! # How it works
 //!
-//! **Threads.** Each thread, on its first touch of a [`ThreadLocal`], takes an *index*: a
-//! small number, reused smallest-first once the thread is gone (`thread_id.rs`). Every
-//! instance keeps its threads' values in buckets of doubling size indexed by it, as the
-//! `thread_local` crate does (`buckets.rs`, `table.rs`). Reaching this thread's value is
-//! one thread-local read (the index's bucket and place, cached, with the current frame's
-//! tag), one bucket load and one borrow-count check: no lock, no allocation, no atomic
-//! read-modify-write. Thread entries are padded to their own cache lines.
+//! Read in this order; each file opens with the protocol it keeps (who touches what, who
+//! may free what, and when).
 //!
-//! A `#[thread_local_struct]` keeps the thread's own value in a `std::thread_local!` of
-//! its own, declared by its expansion (`attribute.rs`): an access is a hand-written
-//! `thread_local!`'s plus one flag, and std destroys it at thread exit.
+//! - `entry.rs`: one value's cell, a `RefCell` whose state (an enum) also says whether a
+//!   value is there and whose it is. Every `unsafe` access to a value is there.
+//! - `thread.rs`: this thread: its index (a small number, reused smallest-first once the
+//!   thread is gone), the frame it runs, the instances it holds values in, and its exit,
+//!   which destroys those values as std destroys thread-locals, then gives the index back.
+//! - `table.rs`: an instance's values for threads, one padded entry per index in buckets
+//!   of doubling size (the `thread_local` crate's layout), in an `Arc` shared with the
+//!   lists of the threads that hold a value in it, and the lock that orders the exits and
+//!   the instance's `&mut` methods.
+//! - `frame.rs`: a context's or scope's values, a list of nodes, one per local touched.
+//! - `access.rs`: `with`, `with_mut`, `set`, `take`, binding, written once over where a
+//!   local keeps its entry; `thread_local.rs` (`ThreadLocal`) and `attribute.rs` (the
+//!   storage of `#[thread_local_struct]`, a `thread_local!` slot of its own) say where.
+//! - `shared.rs`, `shared_slot.rs`, `reclaim.rs`: `SharedThreadLocal`, whose readers read
+//!   other threads' values while they run, and the deferred freeing that needs.
 //!
-//! **Exit.** A thread's state (`exit.rs`) lists the instances it holds values in; its
-//! destructor destroys them as std destroys thread-locals: one at a time, with no lock held
-//! while a destructor runs, so a destructor can use every local still alive and store into
-//! one (that value is destroyed too). Only then is the index given back, so a new thread
-//! never sees an old value. The exit takes each instance's lock to move the value out, as
-//! `&mut self` methods and `Drop` do, because `std::thread::scope` can return while its
-//! threads are still running their thread-local destructors.
-//!
-//! **Contexts.** A [`Context`] or [`scope`] keeps its own values, one node per local
-//! touched in it (`context/`): a context costs what it holds, and creating, entering and
-//! dropping one takes no lock. Entering one makes it current on the thread under a fresh
-//! tag (a few thread-local writes, whatever the number of locals); each local caches, per
-//! thread, where it found its value for the current tag, so an access inside a context is
-//! the fast path plus one comparison.
+//! Reaching this thread's value is one thread-local read (the index's bucket and place, and
+//! the current frame's tag), the table's and the bucket's pointers, and one comparison: no
+//! lock, no allocation, no atomic read-modify-write. Inside a frame, each local caches, per
+//! thread, where it found its value for the current tag, so an access there is the same
+//! plus one comparison.
 //!
 //! # Verification
 //!
@@ -52,16 +50,13 @@
 mod sync;
 
 #[cfg(not(loom))]
-mod anchor;
+mod access;
 #[cfg(not(loom))]
 mod attribute;
 #[cfg(not(loom))]
 mod binding;
-mod buckets;
 #[cfg(not(loom))]
 mod context;
-#[cfg(not(loom))]
-mod current;
 #[cfg(not(loom))]
 mod diagnostics;
 #[cfg(not(loom))]
@@ -69,11 +64,9 @@ mod entry;
 #[cfg(not(loom))]
 mod error;
 #[cfg(not(loom))]
-mod exit;
+mod frame;
 #[cfg(not(loom))]
 mod iter;
-#[cfg(not(loom))]
-mod lazy_table;
 #[cfg(not(loom))]
 mod local_stack;
 mod reclaim;
@@ -89,7 +82,7 @@ mod struct_storage;
 #[cfg(not(loom))]
 mod table;
 #[cfg(not(loom))]
-mod thread_id;
+mod thread;
 #[cfg(not(loom))]
 mod thread_local;
 

@@ -1,114 +1,235 @@
-//! Values that an exiting thread takes out of sight while other threads may still be
-//! reading them: dropped only once no reader that could have seen them is left.
+//! When a value that readers may be looking at can be dropped: the deferred freeing of
+//! `SharedThreadLocal`, whose readers walk every thread's value while threads exit.
 //!
-//! A reader announces itself (`readers + 1`) before it loads any pointer, and leaves
-//! after its last use. A thread that retires a value has unpublished it first (swapped its
-//! pointer out). Both then pass a `SeqCst` fence (the store-buffering pattern): either the
-//! retiring thread sees the reader counted, or the reader's loads see the value gone. So if
-//! the retiring thread sees no reader, none can hold the pointer, and the value is dropped
-//! at once. Otherwise it is parked, and whoever sees the count at zero, under the lock,
-//! drops what is parked. A stream of readers that always overlap keeps parked values until
-//! the first gap.
+//! # The protocol
+//!
+//! A thread's exit first takes its value out of sight (`shared_slot.rs`): a reader that
+//! starts after that cannot reach it. What is left is the readers that started before.
+//! Readers count themselves in one of two slots, the one the current *phase* names; the
+//! value is *retired* in the phase current when it was taken out of sight, and:
+//!
+//! 1. once the readers of the other slot are gone, the phase moves on, so readers that
+//!    start from then on count in the other slot;
+//! 2. once the readers of the value's own slot are gone too, it is dropped.
+//!
+//! Why this is enough. A reader that could see the value loaded a pointer to it after
+//! counting itself and before the value went out of sight. At step 1 the other slot is
+//! empty, so every such reader still reading counts in the value's slot; a reader that
+//! counts itself after step 1 (in either slot) started after the value went out of sight.
+//! So when the value's slot empties, no reader that could see it is left. A reader that
+//! read the phase before a move and counts itself after it lands in the old slot, and only
+//! delays a step.
+//!
+//! Why memory stays bounded. A value waits for readers that were there when it was
+//! retired, and for nothing else: each phase lasts until the readers counted in it are
+//! gone, so readers that overlap, or a reader that takes its next guard before dropping the
+//! last, keep at most two phases of values alive, never the whole history. (A single
+//! reader that is never dropped keeps what retires while it lives: a leaked guard is
+//! forgotten by the instance's next `&mut` method, [`Reclaim::reset`], and `iter_mut`'s
+//! reader by the instance's next access, [`Reclaim::release`].)
+//!
+//! All of it is `SeqCst`: a reader's count and its loads of pointers, and an exit's
+//! unlinking and its reading of the counts, must be ordered in one total order. The moves
+//! and drops happen under a lock that readers never take to read, only to drop what they
+//! were the last to hold back.
 
-use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering, fence, lock};
+use std::mem;
+
+use crate::sync::{AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering::SeqCst, lock};
 
 pub(crate) struct Reclaim<T> {
-    readers: AtomicUsize,
-    parked: Mutex<Vec<T>>,
-    /// Something may be parked: the last reader out takes the lock only then.
-    any_parked: AtomicBool,
+    /// The phase readers count themselves in now; its parity names their slot.
+    phase: AtomicUsize,
+    readers: [AtomicUsize; 2],
+    retired: Mutex<Retired<T>>,
+    /// Something is retired: a reader that empties a slot takes the lock only then.
+    any_retired: AtomicBool,
+    /// A reader is held for an `iter_mut` (see [`hold`](Self::hold)).
+    any_held: AtomicBool,
+}
+
+struct Retired<T> {
+    /// Retired in the phase before the current one: dropped once its slot empties.
+    older: Vec<T>,
+    /// Retired in the current phase.
+    newer: Vec<T>,
+    /// The slot of the reader held for an `iter_mut`.
+    held: Option<usize>,
+}
+
+/// A reader: while it lives, no value retired after it counted itself is dropped.
+#[must_use]
+pub(crate) struct Reader<'a, T> {
+    reclaim: &'a Reclaim<T>,
+    slot: usize,
 }
 
 impl<T> Reclaim<T> {
-    #[cfg(not(loom))]
-    pub(crate) const fn new() -> Self {
-        Reclaim {
-            readers: AtomicUsize::new(0),
-            parked: Mutex::new(Vec::new()),
-            any_parked: AtomicBool::new(false),
-        }
-    }
-
-    #[cfg(loom)]
     pub(crate) fn new() -> Self {
         Reclaim {
-            readers: AtomicUsize::new(0),
-            parked: Mutex::new(Vec::new()),
-            any_parked: AtomicBool::new(false),
+            phase: AtomicUsize::new(0),
+            readers: [AtomicUsize::new(0), AtomicUsize::new(0)],
+            retired: Mutex::new(Retired {
+                older: Vec::new(),
+                newer: Vec::new(),
+                held: None,
+            }),
+            any_retired: AtomicBool::new(false),
+            any_held: AtomicBool::new(false),
         }
     }
 
-    /// Announces a reader, for as long as the token lives; load pointers after this.
+    /// Counts a reader, for as long as the token lives; load pointers after this.
     pub(crate) fn read(&self) -> Reader<'_, T> {
-        self.readers.fetch_add(1, Ordering::SeqCst);
-        fence(Ordering::SeqCst);
-        Reader(self)
+        let slot = self.phase.load(SeqCst) % 2;
+        self.readers[slot].fetch_add(1, SeqCst);
+        Reader {
+            reclaim: self,
+            slot,
+        }
     }
 
-    /// Drops `value`, already unpublished, once no reader can be looking at it. Returns
+    /// Drops `value`, already out of sight, once no reader can be looking at it. Returns
     /// what may be dropped now, for the caller to drop outside any lock of its own.
     #[must_use]
     pub(crate) fn retire(&self, value: T) -> Vec<T> {
-        fence(Ordering::SeqCst);
-        if self.readers.load(Ordering::SeqCst) == 0 {
-            return vec![value];
-        }
-        let mut parked = lock(&self.parked);
-        parked.push(value);
-        self.any_parked.store(true, Ordering::SeqCst);
-        self.collect(&mut parked)
+        let mut retired = lock(&self.retired);
+        retired.newer.push(value);
+        self.any_retired.store(true, SeqCst);
+        self.collect(&mut retired)
     }
 
-    /// Everything parked, if no reader is left: with the lock held, so that a reader's
-    /// exit and a retire do not both miss the count's zero.
-    fn collect(&self, parked: &mut Vec<T>) -> Vec<T> {
-        if self.readers.load(Ordering::SeqCst) == 0 {
-            self.any_parked.store(false, Ordering::SeqCst);
-            std::mem::take(parked)
-        } else {
-            Vec::new()
+    /// Moves the phase on and takes out what may be dropped, as far as the readers allow.
+    /// Under the lock, so that a reader that empties a slot and a retire do not both miss
+    /// the other (see [`Reader`]'s `drop`).
+    fn collect(&self, retired: &mut MutexGuard<'_, Retired<T>>) -> Vec<T> {
+        let mut free = Vec::new();
+        loop {
+            let phase = self.phase.load(SeqCst);
+            // The slot of the phase before, which is also the one the next phase counts in.
+            if self.readers[(phase + 1) % 2].load(SeqCst) != 0 {
+                break;
+            }
+            free.append(&mut retired.older);
+            if retired.newer.is_empty() {
+                break;
+            }
+            self.phase.store(phase + 1, SeqCst);
+            retired.older = mem::take(&mut retired.newer);
+        }
+        if retired.older.is_empty() && retired.newer.is_empty() {
+            self.any_retired.store(false, SeqCst);
+        }
+        free
+    }
+
+    /// Counts a reader that no token ends: `iter_mut`'s, whose references live as long as
+    /// the instance's `&mut` borrow, which ends unseen. The next access to the instance
+    /// proves it over: [`release`](Self::release) or [`reset`](Self::reset) ends it.
+    pub(crate) fn hold(&self) {
+        let reader = self.read();
+        let slot = reader.slot;
+        mem::forget(reader);
+        lock(&self.retired).held = Some(slot);
+        self.any_held.store(true, SeqCst);
+    }
+
+    /// Ends a held reader, if there is one; returns what may be dropped now. Call only with
+    /// `&` to the instance, which proves that the `&mut` borrow of the held reader is over.
+    pub(crate) fn release(&self) -> Vec<T> {
+        if !self.any_held.load(SeqCst) {
+            return Vec::new();
+        }
+        let mut retired = lock(&self.retired);
+        self.any_held.store(false, SeqCst);
+        match retired.held.take() {
+            Some(slot) => {
+                self.readers[slot].fetch_sub(1, SeqCst);
+                self.collect(&mut retired)
+            }
+            None => Vec::new(),
         }
     }
 
-    /// Everything parked, for `&mut` paths (no reader can exist).
-    pub(crate) fn drain(&self) -> Vec<T> {
-        std::mem::take(&mut *lock(&self.parked))
+    /// Everything retired, for the instance's `&mut` methods, which exclude every reader:
+    /// the counts start again from zero, forgetting readers that were held or leaked.
+    pub(crate) fn reset(&self) -> Vec<T> {
+        let mut retired = lock(&self.retired);
+        for readers in &self.readers {
+            readers.store(0, SeqCst);
+        }
+        retired.held = None;
+        self.any_held.store(false, SeqCst);
+        self.any_retired.store(false, SeqCst);
+        let mut free = mem::take(&mut retired.older);
+        free.append(&mut retired.newer);
+        free
     }
 }
 
-/// A reader: while it lives, no value retired after it announced itself is dropped.
-pub(crate) struct Reader<'a, T>(&'a Reclaim<T>);
-
 impl<T> Reader<'_, T> {
-    /// Leaves, returning what the last reader out may drop now (outside the lock).
+    /// Leaves, returning what may be dropped now that this reader is gone.
     #[must_use]
     pub(crate) fn leave(self) -> Vec<T> {
-        let reclaim = self.0;
-        std::mem::forget(self);
-        if reclaim.readers.fetch_sub(1, Ordering::SeqCst) != 1 {
+        let (reclaim, slot) = (self.reclaim, self.slot);
+        mem::forget(self);
+        // `SeqCst` on both sides: either a retire's `collect` sees this slot empty, or this
+        // sees its `any_retired` and collects after it.
+        if reclaim.readers[slot].fetch_sub(1, SeqCst) != 1 || !reclaim.any_retired.load(SeqCst) {
             return Vec::new();
         }
-        // Without a fence, this and `retire`'s check of the count may both miss the other:
-        // the value then stays parked until the next reader out or a `&mut` path, never
-        // dropped early.
-        if !reclaim.any_parked.load(Ordering::SeqCst) {
-            return Vec::new();
-        }
-        let mut parked = lock(&reclaim.parked);
-        reclaim.collect(&mut parked)
+        reclaim.collect(&mut lock(&reclaim.retired))
     }
 }
 
 impl<T> Drop for Reader<'_, T> {
+    /// Only on unwind: [`leave`](Reader::leave) is the way out. Nothing is dropped then;
+    /// what waited for this reader goes with the next reader out or the next retire.
     fn drop(&mut self) {
-        // Only on unwind: `leave` is the normal way out. Nothing is dropped then; what is
-        // parked goes to the next reader out.
-        self.0.readers.fetch_sub(1, Ordering::SeqCst);
+        self.reclaim.readers[self.slot].fetch_sub(1, SeqCst);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_waits_for_the_readers_before_it_and_no_others() {
+        let reclaim = Reclaim::new();
+        let first = reclaim.read();
+        assert!(reclaim.retire(1).is_empty(), "a reader may see it");
+        let second = reclaim.read(); // started after: cannot see 1
+        assert_eq!(first.leave(), [1]);
+        assert!(reclaim.retire(2).is_empty(), "the second reader may see it");
+        let third = reclaim.read();
+        assert_eq!(second.leave(), [2]);
+        assert!(third.leave().is_empty());
+        assert_eq!(reclaim.retire(3), [3], "no reader left");
+    }
+
+    #[test]
+    fn a_held_reader_holds_until_released() {
+        let reclaim = Reclaim::new();
+        reclaim.hold();
+        assert!(reclaim.retire(1).is_empty());
+        assert_eq!(reclaim.release(), [1]);
+        assert!(reclaim.release().is_empty());
+        assert_eq!(reclaim.retire(2), [2]);
+    }
+
+    #[test]
+    fn leaked_readers_are_forgotten_by_reset() {
+        let reclaim = Reclaim::new();
+        mem::forget(reclaim.read());
+        assert!(reclaim.retire(1).is_empty());
+        assert_eq!(reclaim.reset(), [1]);
+        assert_eq!(reclaim.retire(2), [2]);
     }
 }
 
 #[cfg(all(test, loom))]
-mod tests {
+mod loom_tests {
     use super::*;
     use crate::sync::{Arc, AtomicPtr};
     use loom::thread;
@@ -118,43 +239,104 @@ mod tests {
 
     impl Drop for Value {
         fn drop(&mut self) {
-            self.0.store(true, Ordering::SeqCst);
+            self.0.store(true, SeqCst);
         }
     }
 
-    /// A reader against an exit that unpublishes and retires: the reader never sees a
-    /// dropped value, and the value is dropped exactly once, by one of them.
+    /// Takes `published` out of sight and retires it, as an exit does.
+    fn unpublish(published: &AtomicPtr<Value>, reclaim: &Reclaim<Box<Value>>) {
+        let old = published.swap(std::ptr::null_mut(), SeqCst);
+        if !old.is_null() {
+            // SAFETY: out of sight just above; only this thread owns it now.
+            drop(reclaim.retire(unsafe { Box::from_raw(old) }));
+        }
+    }
+
+    /// Reads `published` as a reader does, checking it was not dropped.
+    fn read(published: &AtomicPtr<Value>, reclaim: &Reclaim<Box<Value>>) {
+        let reader = reclaim.read();
+        let value = published.load(SeqCst);
+        if !value.is_null() {
+            // SAFETY: loaded after counting; a retired value waits for this reader.
+            assert!(!unsafe { &*value }.0.load(SeqCst), "read after drop");
+        }
+        drop(reader.leave());
+    }
+
+    /// Two readers against an exit: neither sees the value dropped, and it is dropped
+    /// exactly once, by one of them or the exit.
     #[test]
-    fn a_reader_never_sees_a_retired_value_dropped() {
+    fn readers_never_see_a_retired_value_dropped() {
         loom::model(|| {
             let dropped = Arc::new(AtomicBool::new(false));
-            let published = Arc::new(AtomicPtr::new(Box::into_raw(Box::new(Value(Arc::clone(
-                &dropped,
-            ))))));
+            let value = Box::into_raw(Box::new(Value(Arc::clone(&dropped))));
+            let published = Arc::new(AtomicPtr::new(value));
             let reclaim = Arc::new(Reclaim::new());
 
-            let reader = thread::spawn({
+            let readers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (published, reclaim) = (Arc::clone(&published), Arc::clone(&reclaim));
+                    thread::spawn(move || read(&published, &reclaim))
+                })
+                .collect();
+            unpublish(&published, &reclaim);
+            for reader in readers {
+                reader.join().unwrap();
+            }
+            assert!(
+                dropped.load(SeqCst),
+                "never dropped: the last reader out drops it"
+            );
+        });
+    }
+
+    /// A reader that overlaps its own next read, against two exits: each value is dropped
+    /// once the readers that could see it are gone, and never before.
+    #[test]
+    fn overlapping_readers_let_values_go() {
+        loom::model(|| {
+            let drops: Vec<Arc<AtomicBool>> = (0..2).map(|_| Arc::default()).collect();
+            let published: Arc<Vec<AtomicPtr<Value>>> = Arc::new(
+                drops
+                    .iter()
+                    .map(|dropped| {
+                        AtomicPtr::new(Box::into_raw(Box::new(Value(Arc::clone(dropped)))))
+                    })
+                    .collect(),
+            );
+            let reclaim = Arc::new(Reclaim::new());
+
+            let exits = thread::spawn({
                 let (published, reclaim) = (Arc::clone(&published), Arc::clone(&reclaim));
                 move || {
-                    let token = reclaim.read();
-                    let value = published.load(Ordering::SeqCst);
-                    if !value.is_null() {
-                        // SAFETY: loaded after announcing; retired values wait for us.
-                        let value = unsafe { &*value };
-                        assert!(!value.0.load(Ordering::SeqCst), "read after drop");
+                    for value in published.iter() {
+                        unpublish(value, &reclaim);
                     }
-                    drop(token.leave());
                 }
             });
-
-            let old = published.swap(std::ptr::null_mut(), Ordering::SeqCst);
-            // SAFETY: unpublished just above; only the exit owns it now.
-            let old = unsafe { Box::from_raw(old) };
-            drop(reclaim.retire(old));
-
-            reader.join().unwrap();
-            drop(reclaim.drain());
-            assert!(dropped.load(Ordering::SeqCst), "never dropped");
+            let first = reclaim.read();
+            for value in published.iter() {
+                let loaded = value.load(SeqCst);
+                if !loaded.is_null() {
+                    // SAFETY: loaded after counting.
+                    assert!(!unsafe { &*loaded }.0.load(SeqCst), "read after drop");
+                }
+            }
+            let second = reclaim.read();
+            drop(first.leave());
+            for value in published.iter() {
+                let loaded = value.load(SeqCst);
+                if !loaded.is_null() {
+                    // SAFETY: loaded after counting.
+                    assert!(!unsafe { &*loaded }.0.load(SeqCst), "read after drop");
+                }
+            }
+            drop(second.leave());
+            exits.join().unwrap();
+            // Every reader is gone: the last retire or reader out dropped everything.
+            for dropped in &drops {
+                assert!(dropped.load(SeqCst), "kept with no reader left");
+            }
         });
     }
 }

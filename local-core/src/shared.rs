@@ -1,20 +1,37 @@
+//! `SharedThreadLocal`: per-thread values that other threads read while their threads run.
+//!
+//! # Who may free a value, and when
+//!
+//! A thread's value is in a boxed node that its owner publishes in its index's slot
+//! (`shared_slot.rs`); readers walk the slots and read through the nodes with no lock.
+//! - The owner's **exit** takes its node out of sight and *retires* it (`reclaim.rs`): the
+//!   node is freed once no reader that could have seen it is left. With `retain_on_exit`
+//!   it stays in the slot instead.
+//! - `iter_mut` (`&mut self`) holds a reader until the instance's next access (its
+//!   references live as long as the `&mut` borrow, which ends unseen), so an exit that runs
+//!   meanwhile (`std::thread::scope` returns before its threads' thread-local destructors
+//!   end) retires its node rather than freeing a value `iter_mut` lent.
+//! - The other **`&mut` methods** (`clear`, `into_iter`, `Drop`) exclude every reader: they
+//!   take the slots' lists and free them, with whatever was retired.
+//!
+//! The owner's own state (its place in its thread's exit, an initializer running, its
+//! exit) is touched by the owner alone.
+
 use std::cell::Cell;
 use std::fmt;
 use std::iter::FusedIterator;
-use std::marker::PhantomData;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use crate::AccessError;
-use crate::anchor::{Anchor, Counted, Recycle};
-use crate::buckets::{Buckets, Position};
-use crate::context::Values;
-use crate::error::or_fail;
-use crate::exit::{self, Member};
-use crate::lazy_table::LazyTable;
+use crate::entry::SetOnDrop;
+use crate::error::{drop_each, or_fail};
+use crate::frame::Values;
 use crate::reclaim::{Reader, Reclaim};
 use crate::shared_slot::{self, Node, Retired, SharedSlot};
-use crate::sync::{AtomicBool, Ordering};
-use crate::thread_local::drop_all;
+use crate::table::Buckets;
+use crate::thread::{self, Member, Position};
 
 /// A per-thread value that other threads can read while its thread runs: each thread adds
 /// to its own counter, and a reporter sums them all at any time (the `thread_local`
@@ -63,13 +80,16 @@ use crate::thread_local::drop_all;
 /// when the instance is; no lock is held while user code runs. Values are boxed, each on
 /// its own cache lines, so that a worker's writes never slow another's.
 pub struct SharedThreadLocal<T, F = fn() -> T> {
-    /// The part threads reach, shared with the list of every thread that holds a value in
-    /// it.
-    table: LazyTable<SharedTable<T>>,
+    /// What threads reach: made on the first touch, and shared with the list of every
+    /// thread that holds a value in it.
+    table: OnceLock<Arc<SharedTable<T>>>,
     init: F,
     keep: bool,
-    member: fn(Anchor<SharedTable<T>>) -> Anchor<dyn Member>,
-    _table: PhantomData<SharedTable<T>>,
+    /// The table was made: `retain_on_exit` refuses from then on.
+    touched: AtomicBool,
+    /// The table as a member of a thread's list: made where the constructors know
+    /// `T: Send + Sync + 'static`, so that no access needs the bound.
+    member: fn(Arc<SharedTable<T>>) -> Arc<dyn Member>,
 }
 
 struct SharedTable<T> {
@@ -79,22 +99,28 @@ struct SharedTable<T> {
     dropped: AtomicBool,
 }
 
+/// Where an owner is with its entry. Owner-only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owner {
+    /// The thread at this index has not listed the instance for its exit.
+    Unjoined,
+    /// Listed: the owner may publish a value.
+    Joined,
+    /// The owner's initializer runs.
+    Initializing,
+    /// The owner's exit took its value; it is still exiting.
+    Destroyed,
+}
+
 struct SharedEntry<T> {
     /// The values of this index: see `shared_slot.rs`.
     slot: SharedSlot<T>,
-    /// Owner-only (its accesses and its exit):
-    joined: Cell<bool>,
-    initializing: Cell<bool>,
-    destroyed: Cell<bool>,
+    owner: Cell<Owner>,
 }
 
-/// Dropped with its last anchor: its values are boxed, and reclaimed through readers, so
-/// there is no padded block of entries to keep.
-impl<T> Recycle for SharedTable<T> {}
-
-// SAFETY: slots are atomic (`shared_slot.rs`); the `Cell`s of an entry are only touched by
-// its owner thread (its accesses through `&self` and its exit). Values are shared between
-// threads (`T: Sync`) and dropped on any (`T: Send`).
+// SAFETY: slots are atomic (`shared_slot.rs`), and freed as `reclaim.rs` says; an entry's
+// `owner` is only touched by its owner thread (its accesses and its exit). Values are read
+// from every thread (`T: Sync`) and dropped on any (`T: Send`).
 unsafe impl<T: Send + Sync> Sync for SharedTable<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send + Sync> Send for SharedTable<T> {}
@@ -141,23 +167,16 @@ impl<T: Send + Sync + 'static, F: Fn() -> T> SharedThreadLocal<T, F> {
     #[must_use]
     pub const fn with_init(init: F) -> Self {
         SharedThreadLocal {
-            table: LazyTable::new(),
+            table: OnceLock::new(),
             init,
             keep: false,
-            member: shared_member::<T>,
-            _table: PhantomData,
+            touched: AtomicBool::new(false),
+            member: |table| table,
         }
     }
 }
 
-/// The table as a thread's list keeps it, whatever its value type.
-fn shared_member<T: Send + Sync + 'static>(table: Anchor<SharedTable<T>>) -> Anchor<dyn Member> {
-    let table: NonNull<Counted<dyn Member>> = table.into_raw();
-    // SAFETY: from `into_raw`, unsized; its count is taken back once.
-    unsafe { Anchor::from_raw(table) }
-}
-
-impl<T: Send + Sync + 'static, F> SharedThreadLocal<T, F> {
+impl<T, F> SharedThreadLocal<T, F> {
     /// Keeps each exited thread's value, still read by [`read`](Self::read), instead of
     /// dropping it: totals then include threads that are gone. Never handed to another
     /// thread.
@@ -177,8 +196,21 @@ impl<T: Send + Sync + 'static, F> SharedThreadLocal<T, F> {
     /// let total: u64 = done.read().iter().map(|n| n.load(Relaxed)).sum();
     /// assert_eq!(total, 6);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If a thread touched the instance already: call it where the instance is made.
     #[must_use]
+    #[track_caller]
     pub const fn retain_on_exit(self) -> Self {
+        // SAFETY: the builder owns the instance, so nothing writes the flag meanwhile, and a
+        // write made before the instance was moved to this thread happened before.
+        if unsafe { *self.touched.as_ptr() } {
+            panic!(
+                "`SharedThreadLocal::retain_on_exit` called on an instance a thread touched \
+                 already; call it where the instance is made"
+            );
+        }
         let mut this = self;
         this.keep = true;
         this
@@ -186,14 +218,10 @@ impl<T: Send + Sync + 'static, F> SharedThreadLocal<T, F> {
 }
 
 impl<T, F> SharedThreadLocal<T, F> {
-    #[inline(always)]
-    fn table(&self) -> Option<&SharedTable<T>> {
-        self.table.get()
-    }
-
-    fn table_or_create(&self) -> &SharedTable<T> {
+    fn table(&self) -> &Arc<SharedTable<T>> {
         self.table.get_or_init(|| {
-            Anchor::new(SharedTable {
+            self.touched.store(true, Ordering::Relaxed);
+            Arc::new(SharedTable {
                 entries: Buckets::new(),
                 reclaim: Reclaim::new(),
                 keep: self.keep,
@@ -202,35 +230,35 @@ impl<T, F> SharedThreadLocal<T, F> {
         })
     }
 
-    /// A counted reference to the table, for a thread's list of members.
-    fn member(&self) -> Anchor<dyn Member> {
-        (self.member)(self.table.counted())
-    }
-
     /// This thread's value, when it has one: the fast path.
     #[inline(always)]
     fn own(&self) -> Option<&T> {
-        let entry = self.table()?.entries.get(crate::current::position())?;
-        // SAFETY: the entry is this thread's (its position), `&self` excludes `&mut` paths,
-        // and an exiting owner's accesses find the entry destroyed before it unpublishes.
+        let entry = self
+            .table
+            .get()?
+            .entries
+            .get(thread::position_and_tag().0)?;
+        // SAFETY: the entry is this thread's (its position), `&self` excludes the `&mut`
+        // methods, and the owner's exit clears `mine` before it retires the node.
         unsafe { entry.slot.mine() }
     }
 
-    /// This thread's entry, joined to its list.
+    /// This thread's entry, listed for its exit, with no initializer running.
     #[cold]
     fn owner_entry(&self) -> Result<&SharedEntry<T>, AccessError> {
-        let table = self.table_or_create();
-        let position = exit::position()?;
-        let entry = table.entries.get_or_insert(position, SharedEntry::new);
-        if entry.destroyed.get() {
-            return Err(AccessError::Destroyed);
-        }
-        if !entry.joined.get() {
-            exit::join(self.member(), false)?;
-            entry.joined.set(true);
-        }
-        if entry.initializing.get() {
-            return Err(AccessError::Initializing);
+        let table = self.table();
+        let entry = table
+            .entries
+            .get_or_insert(thread::position()?, SharedEntry::new);
+        match entry.owner.get() {
+            Owner::Joined => {}
+            Owner::Unjoined => {
+                let member = (self.member)(Arc::clone(table));
+                thread::join(member, false)?;
+                entry.owner.set(Owner::Joined);
+            }
+            Owner::Initializing => return Err(AccessError::Initializing),
+            Owner::Destroyed => return Err(AccessError::Destroyed),
         }
         Ok(entry)
     }
@@ -241,16 +269,10 @@ impl<T, F> SharedThreadLocal<T, F> {
         entry: &SharedEntry<T>,
         init: impl FnOnce() -> Result<T, E>,
     ) -> Result<(), E> {
-        entry.initializing.set(true);
-        struct Done<'a>(&'a Cell<bool>);
-        impl Drop for Done<'_> {
-            fn drop(&mut self) {
-                self.0.set(false);
-            }
-        }
-        let _done = Done(&entry.initializing);
+        entry.owner.set(Owner::Initializing);
+        let _joined = SetOnDrop(&entry.owner, Owner::Joined);
         let value = init()?;
-        // SAFETY: the owner (this thread's entry, under `&self`), with no value yet.
+        // SAFETY: the owner (this thread's entry, under `&self`), with no value published.
         unsafe { entry.slot.publish(value) };
         Ok(())
     }
@@ -317,7 +339,11 @@ impl<T, F> SharedThreadLocal<T, F> {
     /// assert_eq!(all.iter().map(|n| n.load(Relaxed)).sum::<u64>(), 5);
     /// ```
     pub fn read(&self) -> Read<'_, T> {
-        let table = self.table();
+        let table = self.table.get().map(|table| &**table);
+        if let Some(table) = table {
+            // `&self`: an `iter_mut` borrow is over.
+            drop_each(table.reclaim.release());
+        }
         Read {
             reader: table.map(|table| table.reclaim.read()),
             table,
@@ -339,14 +365,22 @@ impl<T, F> SharedThreadLocal<T, F> {
     /// assert_eq!(local.with(|n| *n), 9);
     /// ```
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> + '_ {
-        let table = self.table();
+        let table = self.table.get().map(|table| &**table);
+        if let Some(table) = table {
+            // Readers leaked earlier are forgotten; then one is held for the references lent
+            // here, which live as long as `&mut self`, past the iterator: an exit that runs
+            // meanwhile retires its value rather than dropping it under one of them, and the
+            // instance's next access releases the reader.
+            drop_each(table.reclaim.reset());
+            table.reclaim.hold();
+        }
         let mut cursor = Cursor::default();
         std::iter::from_fn(move || {
-            // SAFETY: `&mut self` keeps readers and owner accesses out for the iterator's
-            // life, and only exits touch the values meanwhile: an exit swaps its pointer out
-            // and retires the value, which the reclaim keeps until `&mut self` drains it.
             let node = cursor.next(table?)?;
-            // SAFETY: as above.
+            // SAFETY: `&mut self` keeps readers and the owners' accesses out for as long as
+            // the reference lives, so nothing else reads or writes the value; an exit only
+            // takes the node out of sight and retires it, which the held reader keeps
+            // alive. The cursor visits each node once.
             Some(unsafe { &mut (*node.as_ptr()).0.value })
         })
     }
@@ -364,8 +398,8 @@ impl<T, F> SharedThreadLocal<T, F> {
     /// assert!(!local.is_initialized());
     /// ```
     pub fn clear(&mut self) {
-        if let Some(table) = self.table() {
-            drop_all(table.drain());
+        if let Some(table) = self.table.get() {
+            drop_each(table.drain());
         }
     }
 }
@@ -435,7 +469,7 @@ impl<T> SharedTable<T> {
             values.extend(entry.slot.take_all());
         }
         // Retired nodes wait for no reader, which `&mut` ensures: freed now.
-        drop_all(self.reclaim.drain());
+        drop_each(self.reclaim.reset());
         values
     }
 }
@@ -444,30 +478,28 @@ impl<T> SharedEntry<T> {
     fn new() -> Self {
         SharedEntry {
             slot: SharedSlot::new(),
-            joined: Cell::new(false),
-            initializing: Cell::new(false),
-            destroyed: Cell::new(false),
+            owner: Cell::new(Owner::Unjoined),
         }
     }
 }
 
 impl<T: Send + Sync + 'static> Member for SharedTable<T> {
-    fn destroy(&self, index: usize) {
-        let Some(entry) = self.entries.get(Position::of(index)) else {
-            return;
-        };
-        entry.destroyed.set(true);
-        // SAFETY: the owner's exit (this runs on the exiting thread, for its index), once.
-        if let Some(node) = unsafe { entry.slot.unpublish(self.keep) } {
-            // Readers may still look at it: dropped once none can.
-            drop_all(self.reclaim.retire(node));
+    fn destroy(&self, index: usize) -> bool {
+        if let Some(entry) = self.entries.get(Position::of(index)) {
+            entry.owner.set(Owner::Destroyed);
+            // SAFETY: the owner's exit (this runs on the exiting thread, for its index),
+            // once.
+            if let Some(node) = unsafe { entry.slot.unpublish(self.keep) } {
+                // Readers may still look at it: dropped once none can.
+                drop_each(self.reclaim.retire(node));
+            }
         }
+        true
     }
 
     fn forget(&self, index: usize) {
         if let Some(entry) = self.entries.get(Position::of(index)) {
-            entry.destroyed.set(false);
-            entry.joined.set(false);
+            entry.owner.set(Owner::Unjoined);
         }
     }
 
@@ -481,23 +513,20 @@ impl<T: Send + Sync + 'static> Member for SharedTable<T> {
 impl<T> Drop for SharedTable<T> {
     fn drop(&mut self) {
         // Values were drained by the instance; this frees what a racing exit left.
-        drop_all(self.drain());
+        drop_each(self.drain());
     }
 }
 
-/// Where a walk over every value is: an entry (by bucket and offset), and a node in its
-/// slot's list.
+/// Where a walk over every value is: an index, and a node in its slot's list.
 struct Cursor<T> {
-    bucket: usize,
-    offset: usize,
+    index: usize,
     node: Option<NonNull<Node<T>>>,
 }
 
 impl<T> Default for Cursor<T> {
     fn default() -> Self {
         Cursor {
-            bucket: 0,
-            offset: 0,
+            index: 0,
             node: None,
         }
     }
@@ -506,9 +535,9 @@ impl<T> Default for Cursor<T> {
 impl<T> Cursor<T> {
     /// The next value's node.
     ///
-    /// Sound to dereference (and to call) as an announced reader, or with `&mut` to the
-    /// instance: a node retired since the walk began is parked, and only `&mut` paths free
-    /// nodes.
+    /// Sound to call, and to dereference what it returns, as a counted reader: a node
+    /// retired since the walk began waits for it, and only the `&mut` methods, which no
+    /// reader overlaps, free nodes otherwise.
     fn next(&mut self, table: &SharedTable<T>) -> Option<NonNull<Node<T>>> {
         loop {
             if let Some(node) = self.node {
@@ -516,17 +545,14 @@ impl<T> Cursor<T> {
                 self.node = unsafe { shared_slot::next(node) };
                 return Some(node);
             }
-            match table.entries.bucket(self.bucket) {
-                Some(entries) if self.offset < entries.len() => {
-                    self.node = entries[self.offset].slot.first();
-                    self.offset += 1;
-                }
-                _ if self.bucket + 1 < table.entries.allocated() => {
-                    self.bucket += 1;
-                    self.offset = 0;
-                }
-                _ => return None,
+            if self.index >= table.entries.len() {
+                return None;
             }
+            self.node = table
+                .entries
+                .get(Position::of(self.index))
+                .and_then(|entry| entry.slot.first());
+            self.index += 1;
         }
     }
 }
@@ -587,7 +613,7 @@ impl<T> Drop for Read<'_, T> {
                 // What is parked goes to the next reader out.
                 drop(reader);
             } else {
-                drop_all(reader.leave());
+                drop_each(reader.leave());
             }
         }
     }
@@ -622,9 +648,9 @@ impl<'r, T> Iterator for ReadIter<'r, T> {
 
     fn next(&mut self) -> Option<&'r T> {
         let node = self.cursor.next(self.table?)?;
-        // SAFETY: `'r` borrows the `Read` guard, whose reader was announced before any
-        // pointer was loaded: a node retired since is parked until the guard drops, and
-        // `&mut` paths (which free nodes) are excluded by its borrow of the instance.
+        // SAFETY: `'r` borrows the `Read` guard, which counted its reader before any pointer
+        // was loaded: a node retired since waits for the guard to drop (`reclaim.rs`), and
+        // the `&mut` methods, which free nodes, are excluded by its borrow of the instance.
         Some(unsafe { &node.as_ref().0.value })
     }
 }
@@ -653,22 +679,20 @@ impl<T, F> IntoIterator for SharedThreadLocal<T, F> {
     /// assert_eq!(local.into_iter().collect::<Vec<_>>(), [4]);
     /// ```
     fn into_iter(self) -> std::vec::IntoIter<T> {
-        match self.table() {
-            Some(table) => table.drain().into_iter(),
-            None => Vec::new().into_iter(),
-        }
+        let values = self.table.get().map(|table| table.drain());
+        values.unwrap_or_default().into_iter()
     }
 }
 
 impl<T, F> Drop for SharedThreadLocal<T, F> {
     fn drop(&mut self) {
-        let Some(table) = self.table.take() else {
-            return;
-        };
-        table.dropped.store(true, Ordering::Release);
-        let values = table.drain();
-        drop(table);
-        drop_all(values);
+        // Threads that hold a value here keep the table until they exit or sweep it; the
+        // values go now, outside every lock.
+        if let Some(table) = self.table.get() {
+            let values = table.drain();
+            table.dropped.store(true, Ordering::Release);
+            drop_each(values);
+        }
     }
 }
 

@@ -6,8 +6,7 @@
 
 use std::ptr::{self, NonNull};
 
-use crate::buckets::CachePadded;
-use crate::sync::{AtomicPtr, Ordering};
+use crate::sync::{AtomicPtr, CachePadded, Ordering};
 
 /// A value on cache lines of its own: a worker's writes never slow another's reads.
 pub(crate) type Node<T> = CachePadded<Link<T>>;
@@ -190,7 +189,7 @@ mod tests {
                 drop(reclaim.retire(node));
             }
             reader.join().unwrap();
-            drop(reclaim.drain());
+            drop(reclaim.reset());
             assert_eq!(drops.load(Ordering::SeqCst), 1);
         });
     }

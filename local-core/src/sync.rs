@@ -9,19 +9,15 @@
 
 #[cfg(loom)]
 #[allow(unused_imports)] // not every protocol is built under loom
-pub(crate) use loom::sync::atomic::{
-    AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
-};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 #[cfg(loom)]
 #[allow(unused_imports)]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{
-    AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,
-};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 #[cfg(not(loom))]
-#[allow(unused_imports)] // `Arc` is for the tests: tables are anchored (`anchor.rs`)
+#[allow(unused_imports)] // `Arc` is for the loom models
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Locks `mutex`, whether or not a panic poisoned it (see the module docs).
@@ -33,3 +29,14 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// Padded to its own cache lines: neighbouring threads' entries sit side by side in a
+/// bucket, and each thread writes its entry's state on every access. 128 bytes on x86-64
+/// and aarch64, where the adjacent-line prefetcher (or the line size) makes 64 too few, and
+/// 64 elsewhere (crossbeam-utils' `CachePadded` makes the same choice).
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    repr(align(64))
+)]
+pub(crate) struct CachePadded<T>(pub(crate) T);

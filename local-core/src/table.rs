@@ -1,294 +1,410 @@
-//! The values a `ThreadLocal` holds for threads (not contexts): one padded entry per thread
-//! index, and the lock that serializes whoever is not the entry's owner.
+//! The values an instance holds for threads: an entry per thread index, in buckets of
+//! doubling size that never move, and the lock that orders whoever is not the owner.
 //!
-//! Who touches a thread's entry:
-//! - its owner, through `&ThreadLocal`, without the lock (the fast path);
-//! - its owner's exit, and `Context::inherit` on the owner's thread, through the thread's
-//!   list of members (no `&ThreadLocal` needed), under the lock;
-//! - `&mut ThreadLocal` methods and `Drop`, from any thread, under the lock.
+//! # Who touches a thread's entry, and when
 //!
-//! `&mut ThreadLocal` excludes every `&ThreadLocal`, so the unlocked owner accesses never
-//! overlap the third kind, and the lock orders the rest: `std::thread::scope` can return,
-//! and the instance be cleared or dropped, while a scoped thread is still running its exit.
-//! Every function here moves values in or out under the lock and drops them after it.
+//! - Its **owner**, the thread at its index, through `&ThreadLocal`, with no lock: the fast
+//!   path, and every access.
+//! - Its owner's **exit**, and `Context::inherit` on the owner's thread, which reach the
+//!   table through the thread's list of members (no `&ThreadLocal` needed): under the lock.
+//! - The instance's **`&mut` methods** (`iter_mut`, `clear`, `into_iter`, `Drop`), from any
+//!   thread: under the lock.
+//!
+//! `&mut ThreadLocal` excludes every `&ThreadLocal`, so the owner's unlocked accesses never
+//! overlap the third kind, and the lock orders the second against the third: the exit can
+//! run while the instance is cleared, iterated or dropped, since `std::thread::scope`
+//! returns before its threads' thread-local destructors end. The owner's accesses and its
+//! exit or `Context::inherit` are on one thread. So an entry is never touched by two
+//! threads at once, and no state needs to be atomic.
+//!
+//! # Who may drop a value, and when
+//!
+//! Every function here moves values in or out under the lock and returns them for the
+//! caller to drop after it. A value is dropped:
+//! - by its owner (`set`, `take`, ...), or by its owner's exit, which leaves it in place
+//!   instead ([`State::Exited`]) with `retain_on_exit`, or while an `iter_mut` runs (it may
+//!   hold a reference to it);
+//! - by the instance's `&mut` methods, but not while `Context::inherit` is cloning it (it
+//!   is borrowed then): the clone's end drops it ([`ThreadEntry::drain_after_lend`]);
+//! - by the index's next owner, who moves aside (or drops) what an exited thread left.
 
-use std::any::TypeId;
 use std::cell::Cell;
-use std::ptr::{self, NonNull};
+use std::ptr;
+use std::slice;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::AccessError;
-use crate::anchor::{Kept, Recycle};
-use crate::buckets::{Buckets, CachePadded, FIRST_BUCKETS, FIRST_ENTRIES, Position};
-use crate::context::{Kind, Values};
-use crate::entry::{Entry, Status};
+use crate::entry::{Destroyed, Entry, State};
 use crate::error::or_fail;
-use crate::exit::Member;
-use crate::sync::{AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering, lock};
+use crate::frame::{Cache, Values};
+use crate::sync::CachePadded;
+use crate::thread::{BUCKETS, Member, Position};
 
-/// Context keys of `ThreadLocal`s: odd, so that they never equal the address of an
-/// attribute struct's storage, the other kind of key.
-static KEYS: AtomicUsize = AtomicUsize::new(1);
+/// Entries by thread index; a bucket is allocated by the first thread that needs it, and
+/// freed with the buckets.
+pub(crate) struct Buckets<E> {
+    /// Null, or bucket `b`'s `Position::bucket_len(b)` entries, from `Box::<[E]>::into_raw`.
+    buckets: [AtomicPtr<E>; BUCKETS],
+    /// Buckets from here on were never allocated: walks stop here.
+    allocated: AtomicUsize,
+}
+
+impl<E> Buckets<E> {
+    pub(crate) const fn new() -> Self {
+        Buckets {
+            buckets: [const { AtomicPtr::new(ptr::null_mut()) }; BUCKETS],
+            allocated: AtomicUsize::new(0),
+        }
+    }
+
+    /// Bucket `bucket`'s entries, if it is allocated.
+    fn bucket(&self, bucket: usize) -> Option<&[E]> {
+        let entries = self.buckets.get(bucket)?.load(Ordering::Acquire);
+        if entries.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null bucket was installed by `get_or_insert` from a boxed slice of
+        // this length, whose entries the acquire load makes visible; it is freed only by
+        // `drop`, which `&self` excludes.
+        Some(unsafe { slice::from_raw_parts(entries, Position::bucket_len(bucket)) })
+    }
+
+    /// The entry at `position`, if its bucket exists: the fast path.
+    #[inline(always)]
+    pub(crate) fn get(&self, position: Position) -> Option<&E> {
+        // `% BUCKETS` is free (`bucket < BUCKETS`) and spares a bounds check.
+        let entries = self.buckets[position.bucket % BUCKETS].load(Ordering::Acquire);
+        if entries.is_null() {
+            return None;
+        }
+        // SAFETY: as in `bucket`, and `Position::of` keeps the offset inside its bucket.
+        Some(unsafe { &*entries.add(position.offset) })
+    }
+
+    /// The entry at `position`, allocating its bucket with `new` entries if needed. Threads
+    /// that allocate it at once each make one; the first installed is kept.
+    pub(crate) fn get_or_insert(&self, position: Position, new: impl Fn() -> E) -> &E {
+        if let Some(entry) = self.get(position) {
+            return entry;
+        }
+        let fresh: Box<[E]> = (0..Position::bucket_len(position.bucket))
+            .map(|_| new())
+            .collect();
+        let fresh = Box::into_raw(fresh);
+        match self.buckets[position.bucket % BUCKETS].compare_exchange(
+            ptr::null_mut(),
+            fresh.cast(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => {
+                self.allocated
+                    .fetch_max(position.bucket + 1, Ordering::Release);
+            }
+            // SAFETY: made just above and never shared: another thread installed its own.
+            Err(_) => drop(unsafe { Box::from_raw(fresh) }),
+        }
+        self.get(position).expect("a bucket is installed")
+    }
+
+    /// The number of indices below the last bucket allocated: a walk by index stops there.
+    pub(crate) fn len(&self) -> usize {
+        (1 << self.allocated.load(Ordering::Acquire)) - 1
+    }
+
+    /// Every allocated entry, with its index. A bucket allocated during the walk may be
+    /// missed, as a thread that starts during it may.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &E)> {
+        let allocated = self.allocated.load(Ordering::Acquire);
+        (0..allocated)
+            .filter_map(|bucket| Some((bucket, self.bucket(bucket)?)))
+            .flat_map(|(bucket, entries)| {
+                entries
+                    .iter()
+                    .enumerate()
+                    .map(move |(offset, entry)| (Position { bucket, offset }.index(), entry))
+            })
+    }
+}
+
+impl<E> Drop for Buckets<E> {
+    fn drop(&mut self) {
+        for (bucket, entries) in self.buckets.iter_mut().enumerate() {
+            let entries = entries.get_mut();
+            if !entries.is_null() {
+                let entries = ptr::slice_from_raw_parts_mut(*entries, Position::bucket_len(bucket));
+                // SAFETY: installed by `get_or_insert` from a boxed slice of this length, and
+                // `&mut self` is the last reference to it.
+                drop(unsafe { Box::from_raw(entries) });
+            }
+        }
+    }
+}
+
+/// An instance's table: null until the first touch, then the instance's own `Arc` of it,
+/// kept as a raw pointer so that the fast path reaches the table in one load.
+pub(crate) struct TableCell<T> {
+    /// Null, or from `Arc::into_raw`: the instance's reference, given back by `drop`.
+    table: AtomicPtr<Table<T>>,
+}
+
+impl<T> TableCell<T> {
+    pub(crate) const fn new() -> Self {
+        TableCell {
+            table: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// Has a thread touched the instance? For a `const` builder, which owns the instance.
+    pub(crate) const fn is_made(&self) -> bool {
+        // SAFETY: the caller owns the instance, so nothing writes the pointer meanwhile,
+        // and a write made before the instance moved to this thread happened before.
+        !unsafe { *self.table.as_ptr() }.is_null()
+    }
+
+    /// The table, once made: the fast path.
+    #[inline(always)]
+    pub(crate) fn get(&self) -> Option<&Table<T>> {
+        // SAFETY: a non-null pointer is the instance's `Arc`, which `drop` alone gives back,
+        // and `&self` excludes it; the acquire load makes the table's making visible.
+        unsafe { self.table.load(Ordering::Acquire).as_ref() }
+    }
+
+    /// The table, made by `make` on the first touch. Threads touching at once may each
+    /// make one: the first installed is kept.
+    #[cold]
+    pub(crate) fn get_or_init(&self, make: impl FnOnce() -> Table<T>) -> &Table<T> {
+        if let Some(table) = self.get() {
+            return table;
+        }
+        let fresh = Arc::into_raw(Arc::new(make())).cast_mut();
+        if let Err(_installed) =
+            self.table
+                .compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire)
+        {
+            // SAFETY: made just above and never shared: another thread installed its own.
+            drop(unsafe { Arc::from_raw(fresh) });
+        }
+        self.get().expect("a table is installed")
+    }
+
+    /// Another reference to the table, for a thread's list of members.
+    pub(crate) fn share(&self, table: &Table<T>) -> Arc<Table<T>> {
+        debug_assert!(ptr::eq(self.table.load(Ordering::Relaxed), table));
+        // SAFETY: `table` is the instance's own, from `Arc::into_raw`, alive while `&self`
+        // is: one more count, taken back by the `Arc` made from it.
+        unsafe {
+            Arc::increment_strong_count(table);
+            Arc::from_raw(table)
+        }
+    }
+}
+
+impl<T> Drop for TableCell<T> {
+    fn drop(&mut self) {
+        let table = *self.table.get_mut();
+        if !table.is_null() {
+            // SAFETY: the instance's own `Arc`, from `Arc::into_raw`, given back once.
+            drop(unsafe { Arc::from_raw(table) });
+        }
+    }
+}
 
 /// One thread's entry in one instance.
 pub(crate) struct ThreadEntry<T> {
     pub(crate) entry: Entry<T>,
-    /// Where this thread found the instance's value in the context or scope it runs, for
-    /// the entry into it named by `tag` (see `current.rs`).
+    /// Where this thread last found the instance's value in the frame it runs.
     pub(crate) cache: Cache<T>,
-    /// The thread's list of members holds this instance.
+    /// The thread at this index listed the instance for its exit. Owner-only.
     joined: Cell<bool>,
-    /// A `&mut` path found the value borrowed by `Context::inherit`'s clone: the clone's end
-    /// drops it.
-    drained: Cell<bool>,
+    /// Under the lock: a `&mut` method found the value borrowed by `Context::inherit`'s
+    /// clone, whose end drops it.
+    drain_after_lend: Cell<bool>,
 }
 
-/// The last entry a thread found for one local in the frame it runs.
-pub(crate) struct Cache<T> {
-    tag: Cell<u64>,
-    /// Dangling until `set`: never read before, since no frame entry has the tag `0`.
-    entry: Cell<NonNull<Entry<T>>>,
-}
-
-impl<T> Cache<T> {
-    pub(crate) const fn new() -> Self {
-        Cache {
-            tag: Cell::new(0),
-            entry: Cell::new(NonNull::dangling()),
-        }
-    }
-
-    /// The entry cached for the frame entry `tag` (never `0`).
+impl<T> ThreadEntry<T> {
+    /// Has the thread at this index listed the instance for its exit? Owner-only.
     #[inline(always)]
-    pub(crate) fn get(&self, tag: u64) -> Option<&Entry<T>> {
-        if self.tag.get() != tag {
-            return None;
+    pub(crate) fn is_joined(&self) -> bool {
+        self.joined.get()
+    }
+
+    fn new() -> Self {
+        ThreadEntry {
+            entry: Entry::new(),
+            cache: Cache::new(),
+            joined: Cell::new(false),
+            drain_after_lend: Cell::new(false),
         }
-        // SAFETY: set by `set` for the frame entry `tag`, which is current (the caller read
-        // it from `current::tag`). Tags are unique in the process, and a frame's entries
-        // live, in place, until the frame is dropped, which cannot happen (nor can it move)
-        // while it is current.
-        Some(unsafe { self.entry.get().as_ref() })
-    }
-
-    /// Caches `entry`, of the frame entered under `tag`.
-    pub(crate) fn set(&self, tag: u64, entry: &Entry<T>) {
-        self.tag.set(tag);
-        self.entry.set(NonNull::from(entry));
     }
 }
 
-/// Guarded by the lock: values of exited threads, with `retain_on_exit`, moved aside by the
-/// threads that took their indices next. Grows only through `&ThreadLocal`, so never while
-/// an `iter_mut` borrow points into it.
+/// Guarded by the lock.
 struct Locked<T> {
+    /// Values of exited threads, with `retain_on_exit`, moved aside by the threads that took
+    /// their indices next.
     retained: Vec<T>,
+    /// An `iter_mut` may have lent references into the entries: exits leave values in
+    /// place. Set by `iter_mut`; cleared by the instance's next `&mut` method, or by a
+    /// thread's first touch, both of which mean that the borrow is over (the references
+    /// live as long as the `&mut ThreadLocal` they came from, not the iterator).
+    iterating: bool,
 }
 
-/// Aligned as its padded entries, so that in its anchor the count (which every thread's
-/// first touch increments) has a padded line of its own, apart from the bucket pointers
-/// (which every access reads).
 pub(crate) struct Table<T> {
-    entries: Buckets<CachePadded<ThreadEntry<T>>>,
-    /// The entries of the first buckets, lent to `entries`.
-    first: [CachePadded<ThreadEntry<T>>; FIRST_ENTRIES],
-    lock: Mutex<Locked<T>>,
+    threads: Buckets<CachePadded<ThreadEntry<T>>>,
+    locked: Mutex<Locked<T>>,
     /// `retain_on_exit`.
     keep: bool,
-    /// How contexts keep this instance's values, and whether `inherit` clones them.
-    pub(crate) kind: &'static dyn Kind,
-    inherit: Option<fn(&T) -> T>,
-    /// Names this instance in contexts; never reused.
+    /// `inherit`: how `Context::inherit` clones a value.
+    pub(crate) inherit: Option<fn(&T) -> T>,
+    /// Names the instance in frames; never reused.
     pub(crate) key: usize,
-    /// The `ThreadLocal` is gone: threads may forget this table.
+    /// The instance is gone: threads may forget the table.
     dropped: AtomicBool,
-    /// `TypeId::of::<Self>()`, from the instance (which knows `T: 'static`): names the
-    /// table's type when it is kept for reuse ([`Recycle`]).
-    table_type: TypeId,
 }
 
-// SAFETY: entries are only touched as the module docs say: by their owner alone, or under
-// the lock while no owner access can run. Values move between threads only by `&mut`
-// methods, `Drop` and `retain_on_exit`, hence `T: Send`. `T` need not be `Sync`: no two
-// threads ever reach the same value at once.
+// SAFETY: a thread's entry is touched by one thread at a time, as the module docs show:
+// its owner without the lock, and the rest under it, never overlapping. Values move
+// between threads (a `&mut` method takes them, a thread's exit leaves them to another),
+// hence `T: Send`; `T` need not be `Sync`, since no two threads reach a value at once.
 unsafe impl<T: Send> Sync for Table<T> {}
-// SAFETY: as above.
+// SAFETY: as above; the caches' pointers are only ever read by their own thread.
 unsafe impl<T: Send> Send for Table<T> {}
 
-/// Values moved out under the lock, dropped by the caller after it.
-pub(crate) type Drained<T> = Vec<T>;
+/// Context keys of instances: odd, so that they never equal the address of an attribute
+/// struct's storage, the other kind of key.
+static KEYS: AtomicUsize = AtomicUsize::new(1);
 
 impl<T> Table<T> {
-    /// Builds a table at `place`, where it stays: the first threads' entries are in it,
-    /// lent to the buckets, so that those threads' first touches allocate nothing of the
-    /// instance's.
-    ///
-    /// # Safety
-    ///
-    /// `place` is aligned, valid for writes, and keeps the table, unmoved, until it is
-    /// dropped; `table_type` is `TypeId::of::<Self>()`.
-    pub(crate) unsafe fn init(
-        place: *mut Self,
-        table_type: TypeId,
-        keep: bool,
-        kind: &'static dyn Kind,
-        inherit: Option<fn(&T) -> T>,
-    ) {
-        // SAFETY: the caller's duty: every field is written once, in place; the entries
-        // lent to the buckets live as long as they do (both are the table's) and are
-        // dropped by the table, after the buckets (field order), which do not free them.
-        unsafe {
-            let first = (&raw mut (*place).first).cast::<CachePadded<ThreadEntry<T>>>();
-            for offset in 0..FIRST_ENTRIES {
-                first.add(offset).write(CachePadded(ThreadEntry::new()));
-            }
-            let entries = &raw mut (*place).entries;
-            entries.write(Buckets::new());
-            (*entries).lend(first, FIRST_BUCKETS);
-            (&raw mut (*place).lock).write(Mutex::new(Locked {
+    pub(crate) fn new(keep: bool, inherit: Option<fn(&T) -> T>) -> Self {
+        Table {
+            threads: Buckets::new(),
+            locked: Mutex::new(Locked {
                 retained: Vec::new(),
-            }));
-            (&raw mut (*place).keep).write(keep);
-            (&raw mut (*place).kind).write(kind);
-            (&raw mut (*place).inherit).write(inherit);
-            (&raw mut (*place).key).write(KEYS.fetch_add(2, Ordering::Relaxed));
-            (&raw mut (*place).dropped).write(AtomicBool::new(false));
-            (&raw mut (*place).table_type).write(table_type);
+                iterating: false,
+            }),
+            keep,
+            inherit,
+            key: KEYS.fetch_add(2, Ordering::Relaxed),
+            dropped: AtomicBool::new(false),
         }
     }
 
-    /// Readies a table that [`recycle`](Recycle::recycle) emptied for a new instance: writes
-    /// only what is the instance's own, with a key never used before.
-    pub(crate) fn reuse(
-        &mut self,
-        keep: bool,
-        kind: &'static dyn Kind,
-        inherit: Option<fn(&T) -> T>,
-    ) {
-        self.keep = keep;
-        self.kind = kind;
-        self.inherit = inherit;
-        self.key = KEYS.fetch_add(2, Ordering::Relaxed);
-        self.dropped.store(false, Ordering::Relaxed);
-    }
-
-    fn locked(&self) -> MutexGuard<'_, Locked<T>> {
-        lock(&self.lock)
+    fn lock(&self) -> MutexGuard<'_, Locked<T>> {
+        // Critical sections move values and flip flags; none runs user code, so a poisoned
+        // lock (an allocation failure) still guards consistent data.
+        self.locked.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The entry at `position`, if its bucket exists: the fast path.
     #[inline(always)]
     pub(crate) fn get(&self, position: Position) -> Option<&ThreadEntry<T>> {
-        self.entries.get(position).map(|padded| &padded.0)
+        self.threads.get(position).map(|padded| &padded.0)
     }
 
-    /// The owner's entry at `position`, ready for an owner access: allocated, joined to the
-    /// thread's list (by `join`), and free of what an `iter_mut` or a previous owner of the
-    /// index left there.
-    #[inline]
+    /// The entry at `position`, allocated if needed, for a thread that only caches a
+    /// frame's entry in it.
+    pub(crate) fn entry_at(&self, position: Position) -> &ThreadEntry<T> {
+        &self
+            .threads
+            .get_or_insert(position, || CachePadded(ThreadEntry::new()))
+            .0
+    }
+
+    /// The owner's entry at `position`, ready for it to store a value: allocated, listed
+    /// for the thread's exit by `join`, and rid of what an exited thread left there.
     pub(crate) fn owner_entry(
         &self,
         position: Position,
         join: impl FnOnce() -> Result<(), AccessError>,
     ) -> Result<&ThreadEntry<T>, AccessError> {
-        // The common case, a context's first touch on a thread that holds the instance
-        // already: nothing to allocate, join or move aside.
-        if let Some(entry) = self.get(position)
-            && entry.joined.get()
-        {
-            // As below.
-            entry.entry.unpin();
-            return Ok(entry);
-        }
-        self.owner_entry_new(position, join)
-    }
-
-    #[cold]
-    fn owner_entry_new(
-        &self,
-        position: Position,
-        join: impl FnOnce() -> Result<(), AccessError>,
-    ) -> Result<&ThreadEntry<T>, AccessError> {
-        let entry = &self
-            .entries
-            .get_or_insert(position, || CachePadded(ThreadEntry::new()))
-            .0;
-        if !entry.joined.get() {
+        let thread = self.entry_at(position);
+        if !thread.joined.get() {
             join()?;
-            entry.joined.set(true);
-            if entry.entry.status() == Status::Orphaned {
-                // A previous owner's value, left in place by its exit: moved aside, under the
-                // lock since `&mut` paths need not be the only other ones to look.
-                let orphan = {
-                    let mut locked = self.locked();
-                    match entry.entry.drain() {
+            thread.joined.set(true);
+            // With `&ThreadLocal`, every `iter_mut` borrow is over; what an exited thread
+            // left at this index is moved aside, or dropped after the lock.
+            let left = {
+                let mut locked = self.lock();
+                locked.iterating = false;
+                match thread.entry.state() {
+                    State::Exited => match thread.entry.take_unborrowed() {
                         Some(value) if self.keep => {
                             locked.retained.push(value);
                             None
                         }
-                        orphan => orphan,
-                    }
-                };
-                drop(orphan);
-            }
+                        left => left,
+                    },
+                    _ => None,
+                }
+            };
+            drop(left);
         }
-        // We hold `&ThreadLocal`: any `iter_mut` borrow that pinned the value is over.
-        entry.entry.unpin();
-        Ok(entry)
+        Ok(thread)
     }
 
-    /// Every value, for `clear`, `into_iter` and `Drop`: the entries are left empty.
-    /// Needs `&mut ThreadLocal`.
-    pub(crate) fn drain(&self) -> Drained<T> {
-        let mut locked = self.locked();
-        let mut values: Vec<T> = locked.retained.drain(..).collect();
-        for (_, padded) in self.entries.iter() {
-            let entry = &padded.0;
-            match entry.entry.status() {
-                // Its owner is cloning it for `Context::inherit`: it drops it after.
-                Status::Borrowed => entry.drained.set(true),
-                _ => values.extend(entry.entry.drain()),
+    /// Every value, for `clear`, `into_iter` and `Drop`, which hold the instance
+    /// exclusively: the entries are left empty.
+    pub(crate) fn drain(&self) -> Vec<T> {
+        let mut locked = self.lock();
+        locked.iterating = false;
+        let mut values = std::mem::take(&mut locked.retained);
+        for (_, padded) in self.threads.iter() {
+            let thread = &padded.0;
+            if thread.entry.is_borrowed() {
+                // Its owner is cloning it for `Context::inherit`: the clone's end drops it.
+                thread.drain_after_lend.set(true);
+            } else {
+                values.extend(thread.entry.take_unborrowed());
             }
         }
         values
     }
 
-    /// Values orphaned (not retained) by threads that exited during an earlier `iter_mut`
-    /// borrow, for the caller to drop: at the start of a new one, with `&mut ThreadLocal`,
-    /// no reference of the earlier borrow is alive.
-    pub(crate) fn sweep_orphans(&self) -> Drained<T> {
+    /// Starts an `iter_mut`, which holds the instance exclusively: from now until the
+    /// borrow is seen to be over, exits leave their values in place. Returns the values of
+    /// threads that exited during an earlier one, unkept, for the caller to drop.
+    pub(crate) fn start_iter(&self) -> Vec<T> {
+        let mut locked = self.lock();
+        locked.iterating = true;
+        self.exited_unkept()
+    }
+
+    /// Values that exits left in place only for an `iter_mut`. Called under the lock.
+    fn exited_unkept(&self) -> Vec<T> {
         if self.keep {
             return Vec::new();
         }
-        let _locked = self.locked();
-        self.entries
+        self.threads
             .iter()
-            .filter(|(_, padded)| padded.0.entry.status() == Status::Orphaned)
-            .filter_map(|(_, padded)| padded.0.entry.drain())
+            .filter(|(_, padded)| padded.0.entry.state() == State::Exited)
+            .filter_map(|(_, padded)| padded.0.entry.take_unborrowed())
             .collect()
     }
 
-    /// The value after `from` for an `iter_mut` borrow (a cursor: entries by thread
-    /// index, then the retained values), and the next cursor.
+    /// The value after `from` for an `iter_mut` (entries by index, then the retained
+    /// values), and the next cursor.
     ///
     /// # Safety
     ///
-    /// - The caller holds `&mut ThreadLocal` for as long as it uses the returned
-    ///   references.
-    /// - It walks cursors forward from [`Cursor::START`], so no value is returned twice
-    ///   during one borrow.
+    /// - The caller holds the instance exclusively (`&mut`) for as long as it uses the
+    ///   reference, and called [`start_iter`](Self::start_iter) under that borrow.
+    /// - It walks cursors forward from [`Cursor::START`], so no value is returned twice.
     #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn next_mut(&self, from: Cursor) -> Option<(&mut T, Cursor)> {
-        let mut locked = self.locked();
+        let mut locked = self.lock();
         if let Cursor::Entry(start) = from {
-            for (index, padded) in self.entries.iter().skip_while(|(index, _)| *index < start) {
-                // Without `retain_on_exit`, an orphan is no one's value: its thread exited
-                // after this borrow visited it.
-                if !self.keep && padded.0.entry.status() == Status::Orphaned {
+            for (index, padded) in self.threads.iter().skip_while(|(index, _)| *index < start) {
+                // Without `retain_on_exit`, an exited value is nobody's: its thread exited
+                // after this walk started.
+                if !self.keep && padded.0.entry.state() == State::Exited {
                     continue;
                 }
-                // SAFETY: under the lock, with the caller's `&mut ThreadLocal`; the value
-                // is pinned, so that its owner's exit leaves it in place.
-                if let Some(value) = unsafe { padded.0.entry.pin_mut() } {
+                // SAFETY: the caller's duty: `&mut` keeps the owner's accesses out, and
+                // `iterating` makes its exit leave the value in place.
+                if let Some(value) = unsafe { padded.0.entry.value_mut() } {
                     return Some((value, Cursor::Entry(index + 1)));
                 }
             }
@@ -297,25 +413,25 @@ impl<T> Table<T> {
             Cursor::Retained(at) => at,
             Cursor::Entry(_) => 0,
         };
-        let value = ptr::from_mut(locked.retained.get_mut(at)?);
-        // SAFETY: the retained values grow only through `&ThreadLocal`, which the caller's
-        // `&mut` excludes, so the element stays where it is while the reference is used.
+        let value: *mut T = locked.retained.get_mut(at)?;
+        // SAFETY: the retained values grow only when a thread moves an exited value aside
+        // with `&ThreadLocal`, which the caller's `&mut` excludes: the element stays put.
         Some((unsafe { &mut *value }, Cursor::Retained(at + 1)))
     }
 
-    /// The `ThreadLocal` is being dropped: every value is returned, and threads may forget
-    /// the table.
-    pub(crate) fn close(&self) -> Drained<T> {
+    /// The instance is being dropped: every value is returned, and threads may forget the
+    /// table.
+    pub(crate) fn close(&self) -> Vec<T> {
         let values = self.drain();
         self.dropped.store(true, Ordering::Release);
         values
     }
 }
 
-/// Where an `iter_mut` borrow is.
+/// Where an `iter_mut` is.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Cursor {
-    /// At the entries of this thread index and above.
+    /// At the entries of this index and above.
     Entry(usize),
     /// At this retained value and after.
     Retained(usize),
@@ -325,126 +441,118 @@ impl Cursor {
     pub(crate) const START: Cursor = Cursor::Entry(0);
 }
 
-impl<T> ThreadEntry<T> {
-    fn new() -> Self {
-        ThreadEntry {
-            entry: Entry::new(),
-            cache: Cache::new(),
-            joined: Cell::new(false),
-            drained: Cell::new(false),
-        }
-    }
-
-    /// Makes the entry as new; its value, if any, is dropped after.
-    fn reset(&mut self) {
-        let new = self.entry.status() == Status::Empty
-            && !self.joined.get()
-            && !self.drained.get()
-            && self.cache.tag.get() == 0;
-        // Written only when needed: the table is recycled by a thread that may not have
-        // written these lines before.
-        if !new {
-            drop(std::mem::replace(self, ThreadEntry::new()));
-        }
-    }
-
-    /// The thread at this index has made the entry its own ([`Table::owner_entry`]): it is
-    /// listed for the thread's exit, and nothing a previous owner left is in it.
-    pub(crate) fn is_owned(&self) -> bool {
-        self.joined.get()
-    }
-}
-
-/// The last anchor of a table (the instance's, or a thread's list's) empties it for the
-/// next instance of `T`, which then writes a few words instead of building a table: its
-/// lent buckets, and their entries, are left in place as new.
-impl<T> Recycle for Table<T> {
-    fn recycle(&mut self) -> Option<Kept> {
-        // Each step leaves the table valid, should a value's `drop` panic: values are
-        // moved out of the table before they drop.
-        let retained = std::mem::take(&mut self.locked().retained);
-        drop(retained);
-        self.entries.reset();
-        for padded in &mut self.first {
-            padded.0.reset();
-        }
-        // SAFETY: `table_type` is `TypeId::of::<Self>()`, by `init`'s duty.
-        Some(unsafe { Kept::of::<Self>(self.table_type) })
-    }
-}
-
 impl<T: Send + 'static> Member for Table<T> {
-    fn destroy(&self, index: usize) {
-        let Some(entry) = self.get(Position::of(index)) else {
-            return;
+    fn destroy(&self, index: usize) -> bool {
+        let Some(thread) = self.get(Position::of(index)) else {
+            return true;
         };
-        let value = {
-            let _locked = self.locked();
-            entry.entry.destroy(self.keep)
+        let destroyed = {
+            let locked = self.lock();
+            thread.entry.destroy(self.keep || locked.iterating)
         };
-        drop(value);
+        match destroyed {
+            Destroyed::Taken(value) => {
+                drop(value);
+                true
+            }
+            Destroyed::Kept => true,
+            Destroyed::Borrowed => false,
+        }
     }
 
     fn forget(&self, index: usize) {
-        let Some(entry) = self.get(Position::of(index)) else {
-            return;
-        };
-        let _locked = self.locked();
-        entry.entry.forget_destroyed();
-        entry.joined.set(false);
-        entry.cache.tag.set(0);
+        if let Some(thread) = self.get(Position::of(index)) {
+            let _locked = self.lock();
+            thread.entry.forget_destroyed();
+            thread.joined.set(false);
+        }
     }
 
     fn is_dropped(&self) -> bool {
         self.dropped.load(Ordering::Acquire)
     }
 
-    fn inherit(&self, index: usize, values: &Values) {
-        let Some(clone) = self.inherit else { return };
-        let Some(entry) = self.get(Position::of(index)) else {
+    fn inherit(&self, index: usize, into: &Values) {
+        let (Some(clone), Some(thread)) = (self.inherit, self.get(Position::of(index))) else {
             return;
         };
-        if values.contains(self.key) {
+        if into.find::<T>(self.key).is_some() {
             return;
         }
-        // A shared borrow taken under the lock, so that a `&mut` path on another thread sees
-        // it and leaves the value alone; the clone runs after the lock is released. A pinned
-        // value may be under another thread's `iter_mut` borrow: not cloned.
+        // A shared borrow taken under the lock, so that a `&mut` method on another thread
+        // sees it and leaves the value; the clone runs after the lock is released.
         let lent = {
-            let _locked = self.locked();
-            match entry.entry.status() {
-                Status::Unborrowed | Status::Borrowed => entry.entry.lend(),
-                _ => return,
+            let _locked = self.lock();
+            if !thread.entry.has_value() {
+                return;
             }
+            thread.entry.borrow()
         };
-        let lent = or_fail::<T, _>(lent);
-        let end = EndLend(self, entry);
-        // SAFETY: the borrow keeps the value in place and unchanged until `end` drops: the
-        // owner is this thread, busy here, and `&mut` paths skip a borrowed value.
-        let value = clone(unsafe { lent.as_ref() });
-        drop(end);
-        // SAFETY: `key` stands for this instance, whose context nodes hold `T`.
-        let node = unsafe { values.find_or_insert::<T>(self.key, self.kind) };
-        // Empty: `values` had no node for `key`.
-        let _ = node.put(value);
+        // Mutably borrowed (`Context::inherit` inside `with_mut`): a panic, not a silent
+        // fresh value.
+        let value = {
+            let lent = Lent {
+                table: self,
+                thread,
+                value: Some(or_fail::<T, _>(lent)),
+            };
+            clone(lent.value.as_ref().expect("lent until dropped"))
+            // `lent` ends here, in place: moved into a call instead, the reference it holds
+            // would be that call's argument, and protected while the value may be dropped.
+        };
+        into.insert(self.key, Some(clone), value);
     }
 }
 
-/// Ends the borrow of [`Member::inherit`], also on unwind, dropping the value if a `&mut`
-/// path drained the instance meanwhile.
-struct EndLend<'a, T>(&'a Table<T>, &'a ThreadEntry<T>);
+/// A value borrowed for `Context::inherit`; ends the borrow under the lock, also on
+/// unwind, and drops the value if a `&mut` method drained the instance meanwhile and this
+/// was the last borrow.
+struct Lent<'a, T> {
+    table: &'a Table<T>,
+    thread: &'a ThreadEntry<T>,
+    value: Option<crate::entry::Ref<'a, T>>,
+}
 
-impl<T> Drop for EndLend<'_, T> {
+impl<T> Drop for Lent<'_, T> {
     fn drop(&mut self) {
         let drained = {
-            let _locked = self.0.locked();
-            self.1.entry.end_lend();
-            if self.1.drained.replace(false) {
-                self.1.entry.drain()
+            let _locked = self.table.lock();
+            drop(self.value.take());
+            if !self.thread.entry.is_borrowed() && self.thread.drain_after_lend.replace(false) {
+                self.thread.entry.take_unborrowed()
             } else {
                 None
             }
         };
         drop(drained);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_allocated_on_first_use_and_never_for_none() {
+        let buckets = Buckets::<u32>::new();
+        assert!(buckets.get(Position::of(5)).is_none());
+        assert!(buckets.get(Position::NONE).is_none());
+        assert_eq!(*buckets.get_or_insert(Position::of(5), || 7), 7);
+        let indices: Vec<usize> = buckets.iter().map(|(index, _)| index).collect();
+        assert_eq!(indices, [3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn padded_entries_are_aligned() {
+        let buckets = Buckets::<CachePadded<u8>>::new();
+        for index in 0..40 {
+            let entry = buckets.get_or_insert(Position::of(index), || CachePadded(0));
+            assert_eq!(
+                std::ptr::from_ref(entry).addr() % align_of::<CachePadded<u8>>(),
+                0
+            );
+        }
+        // Indices 0..40 fill buckets 0..=5: 1 + 2 + 4 + 8 + 16 + 32 entries.
+        assert_eq!(buckets.iter().count(), 63);
     }
 }

@@ -1,19 +1,16 @@
-use std::any::TypeId;
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
-use std::ptr::NonNull;
+use std::sync::Arc;
 
 use crate::AccessError;
-use crate::anchor::{Anchor, Counted};
-use crate::binding::{Bind, Bound, Scoped};
-use crate::context::{Inherited, Kind, Plain};
-use crate::current;
-use crate::entry::{Entry, Status};
-use crate::error::or_fail;
-use crate::exit::{self, Member};
-use crate::lazy_table::LazyTable;
-use crate::table::Table;
+use crate::access::{self, Local};
+use crate::binding::Scoped;
+use crate::entry::Entry;
+use crate::error::drop_each;
+use crate::frame::Values;
+use crate::iter::IterMut;
+use crate::table::{Table, TableCell};
+use crate::thread::{self, Member};
 
 /// Per-instance thread-local storage: each thread that touches a `ThreadLocal` gets its own
 /// value, built on that thread by the initializer, like a Python `threading.local()` object.
@@ -56,18 +53,13 @@ use crate::table::Table;
 ///
 /// # Memory
 ///
-/// An instance allocates nothing until its first touch. Then it allocates its table:
-/// about 2.7 KiB for a small `T`, carrying the entries of the first 15 threads alive at
-/// once, so that those threads' first touches allocate nothing more. Each entry is padded
-/// to its own 128 bytes, so that threads writing their own values never share a cache
-/// line. Further threads' entries come in buckets of doubling size, allocated by the first
-/// thread that needs one (the `thread_local` crate's layout). A thread's index, and so its
-/// entry, is reused by later threads once it exits. The table is freed once the instance
-/// is dropped and no thread that used it still lists it (a thread lets go at its exit at
-/// the latest). The process keeps the last table freed, emptied, for the next instance of
-/// the same `T`: a program that makes an instance per job neither goes back to the
-/// allocator nor builds a table for each. Nothing of the old instance carries over: its
-/// values were dropped with it, and the new instance is a new key to every context.
+/// An instance allocates nothing until its first touch. Then it allocates its table (about
+/// 1.7 KiB), and each thread's entry comes in a bucket of doubling size, allocated by the
+/// first thread that needs one (the `thread_local` crate's layout). Each entry is padded to
+/// its own 128 bytes, so that threads writing their own values never share a cache line.
+/// A thread's index, and so its entry, is reused by later threads once it exits. The table
+/// is freed once the instance is dropped and no thread that used it still lists it (a
+/// thread lets go at its exit at the latest).
 ///
 /// # Why values are `Send + 'static`
 ///
@@ -160,24 +152,38 @@ use crate::table::Table;
 /// [`Context`]: crate::Context
 /// [`scope`]: crate::scope
 pub struct ThreadLocal<T, F = fn() -> T> {
-    /// The part threads reach, shared with the list of every thread that holds a value in
-    /// it.
-    table: LazyTable<Table<T>>,
+    /// What threads reach: made on the first touch, and shared with the list of every
+    /// thread that holds a value in it, so that a thread's exit can reach it after the
+    /// instance is gone.
+    table: TableCell<T>,
     init: F,
     /// `retain_on_exit`.
     keep: bool,
-    kind: &'static dyn Kind,
     /// `inherit`: how `Context::inherit` clones a value.
     inherit: Option<fn(&T) -> T>,
-    /// The table as a member of a thread's list. Made where `T: Send + 'static` is known
-    /// (the constructors), so that no access needs the bound: every instance has it.
-    member: fn(Anchor<Table<T>>) -> Anchor<dyn Member>,
-    /// `TypeId::of::<Table<T>>`, which needs `T: 'static` as `member` does: names the
-    /// table's type to the one kept for reuse (`anchor.rs`).
-    table_type: fn() -> TypeId,
-    /// Owns a `Table<T>`: `Send` and `Sync` exactly when `T: Send`, like the `thread_local`
-    /// crate's, since each thread reaches only its own value.
-    _table: PhantomData<Table<T>>,
+    ops: Ops<T>,
+}
+
+/// What the accesses need of `T: Send + 'static`, fixed where the constructors know it, so
+/// that no access needs the bound: a value type that is not `Send` is one error, at the
+/// constructor, rather than one more at every call.
+struct Ops<T> {
+    /// The table as a member of a thread's list.
+    member: fn(Arc<Table<T>>) -> Arc<dyn Member>,
+    /// A frame's entry for the instance, which the frame checks the type of (`T: 'static`).
+    find: for<'v> fn(&'v Values, usize) -> Option<&'v Entry<T>>,
+    find_or_insert: for<'v> fn(&'v Values, usize, Option<CloneFn<T>>) -> &'v Entry<T>,
+}
+
+/// How `Context::inherit` clones a value.
+type CloneFn<T> = fn(&T) -> T;
+
+impl<T: Send + 'static> Ops<T> {
+    const OF: Ops<T> = Ops {
+        member: |table| table,
+        find: Values::find,
+        find_or_insert: Values::find_or_insert,
+    };
 }
 
 impl<T: Send + Default + 'static> ThreadLocal<T> {
@@ -226,26 +232,25 @@ impl<T: Send + 'static, F: Fn() -> T> ThreadLocal<T, F> {
     #[must_use]
     pub const fn with_init(init: F) -> Self {
         ThreadLocal {
-            table: LazyTable::new(),
+            table: TableCell::new(),
             init,
             keep: false,
-            kind: Plain::<T>::KIND,
             inherit: None,
-            member: member::<T>,
-            table_type: TypeId::of::<Table<T>>,
-            _table: PhantomData,
+            ops: Ops::<T>::OF,
         }
     }
 }
 
-/// The table as a thread's list keeps it, whatever its value type.
-fn member<T: Send + 'static>(table: Anchor<Table<T>>) -> Anchor<dyn Member> {
-    let table: NonNull<Counted<dyn Member>> = table.into_raw();
-    // SAFETY: from `into_raw`, unsized; its count is taken back once.
-    unsafe { Anchor::from_raw(table) }
-}
+impl<T, F> ThreadLocal<T, F> {
+    /// Panics, naming `builder`, if a thread touched the instance already: its table has
+    /// the settings the builders change.
+    #[track_caller]
+    const fn untouched(&self, builder: &'static str) {
+        if self.table.is_made() {
+            panic!("{}", builder);
+        }
+    }
 
-impl<T: Send + 'static, F> ThreadLocal<T, F> {
     /// Keeps the value of each thread that exits, instead of dropping it, for
     /// [`iter_mut`](Self::iter_mut), [`into_iter`](IntoIterator::into_iter) and
     /// [`clear`](Self::clear). A kept value is never handed to another thread: a thread
@@ -254,6 +259,10 @@ impl<T: Send + 'static, F> ThreadLocal<T, F> {
     ///
     /// This is the per-thread accumulator pattern: each worker adds to its own value, and
     /// the totals are summed once the workers are done.
+    ///
+    /// # Panics
+    ///
+    /// If a thread touched the instance already: call it where the instance is made.
     ///
     /// # Examples
     ///
@@ -270,7 +279,12 @@ impl<T: Send + 'static, F> ThreadLocal<T, F> {
     /// assert_eq!(counts.iter_mut().map(|n| *n).sum::<u64>(), 400);
     /// ```
     #[must_use]
+    #[track_caller]
     pub const fn retain_on_exit(self) -> Self {
+        self.untouched(
+            "`ThreadLocal::retain_on_exit` called on an instance a thread touched already; \
+             call it where the instance is made",
+        );
         let mut this = self;
         this.keep = true;
         this
@@ -279,6 +293,10 @@ impl<T: Send + 'static, F> ThreadLocal<T, F> {
     /// Makes [`Context::inherit`](crate::Context::inherit) carry this instance: a context
     /// it makes starts from a clone of the current value (as `#[thread_local_struct(inherit)]`
     /// does for a struct).
+    ///
+    /// # Panics
+    ///
+    /// If a thread touched the instance already: call it where the instance is made.
     ///
     /// # Examples
     ///
@@ -291,127 +309,101 @@ impl<T: Send + 'static, F> ThreadLocal<T, F> {
     /// assert_eq!(child.run(|| trace_id.get()), 7);
     /// ```
     #[must_use]
+    #[track_caller]
     pub const fn inherit(self) -> Self
     where
         T: Clone,
     {
+        self.untouched(
+            "`ThreadLocal::inherit` called on an instance a thread touched already; call it \
+             where the instance is made",
+        );
         let mut this = self;
-        this.kind = Inherited::<T>::KIND;
         this.inherit = Some(T::clone);
         this
     }
+
+    /// The table, made on the first touch.
+    fn table(&self) -> &Table<T> {
+        self.table
+            .get_or_init(|| Table::new(self.keep, self.inherit))
+    }
 }
 
-impl<T, F> ThreadLocal<T, F> {
-    /// The table, allocated on the first touch.
+impl<T, F> Local for &ThreadLocal<T, F> {
+    type Value = T;
+
     #[inline(always)]
-    fn table(&self) -> Option<&Table<T>> {
-        self.table.get()
+    fn fast<R, A: FnOnce(&Entry<T>) -> R>(
+        self,
+        ready: impl Fn(&Entry<T>) -> bool,
+        owned: bool,
+        access: A,
+    ) -> Result<R, A> {
+        let Some(table) = self.table.get() else {
+            return Err(access);
+        };
+        let (position, tag) = thread::position_and_tag();
+        let Some(thread) = table.get(position) else {
+            return Err(access);
+        };
+        let entry = if thread::likely(tag == 0) {
+            if owned && !thread.is_joined() {
+                return Err(access);
+            }
+            &thread.entry
+        } else {
+            match thread.cache.get(tag) {
+                Some(entry) => entry,
+                None => return Err(access),
+            }
+        };
+        if ready(entry) {
+            Ok(access(entry))
+        } else {
+            Err(access)
+        }
     }
 
-    /// The table, made on the first touch: the one a dropped instance of the same `T` left,
-    /// if it was kept, or a new one.
-    #[inline]
-    fn table_or_create(&self) -> &Table<T> {
-        if let Some(table) = self.table() {
-            return table;
-        }
-        self.table.get_or_init(|| {
-            let table_type = (self.table_type)();
-            // SAFETY: `table_type` is `TypeId::of::<Table<T>>()`; `Table::init`
-            // initializes the whole table.
-            unsafe {
-                Anchor::reuse_or_new_with(
-                    table_type,
-                    |table: &mut Table<T>| table.reuse(self.keep, self.kind, self.inherit),
-                    |place| Table::init(place, table_type, self.keep, self.kind, self.inherit),
-                )
+    fn locate<R>(
+        self,
+        f: impl FnOnce(&Entry<T>) -> Result<R, AccessError>,
+    ) -> Result<R, AccessError> {
+        let table = self.table();
+        thread::with_frame(|frame| match frame {
+            None => {
+                let thread = table.owner_entry(thread::position()?, || {
+                    let member = (self.ops.member)(self.table.share(table));
+                    thread::join(member, table.inherit.is_some())
+                })?;
+                f(&thread.entry)
+            }
+            Some(frame) => {
+                let entry = (self.ops.find_or_insert)(frame.values, table.key, table.inherit);
+                // A thread whose exit is over still runs frames, uncached.
+                if let Ok(position) = thread::position() {
+                    table.entry_at(position).cache.set(frame.tag, entry);
+                }
+                f(entry)
             }
         })
     }
 
-    /// A counted reference to the table, for a thread's list of members. Called once the
-    /// table exists.
-    fn member(&self) -> Anchor<dyn Member> {
-        (self.member)(self.table.counted())
-    }
-
-    /// The entry the current thread or frame reads, when it is there already: no lock, no
-    /// allocation, no atomic read-modify-write.
-    ///
-    /// The thread's own entry may not be the thread's yet: its index may have been another
-    /// thread's, which left it empty or holding a kept value. Reads and writes need a value
-    /// and so refuse both, and take the slow path; anything that would use such an entry
-    /// as it is asks for `owned`.
-    #[inline(always)]
-    fn current_entry_where(&self, owned: bool) -> Option<&Entry<T>> {
-        let table = self.table()?;
-        let (position, tag) = current::position_and_tag();
-        let thread = table.get(position)?;
-        if current::likely(tag == 0) {
-            (!owned || thread.is_owned()).then_some(&thread.entry)
-        } else {
-            thread.cache.get(tag)
-        }
-    }
-
-    #[inline(always)]
-    fn current_entry(&self) -> Option<&Entry<T>> {
-        self.current_entry_where(false)
-    }
-
-    /// The current entry, if a shared borrow of it can start now: the fast path.
-    #[inline(always)]
-    fn readable_entry(&self) -> Option<&Entry<T>> {
-        self.current_entry().filter(|entry| entry.is_readable())
-    }
-
-    /// The current entry, if a mutable borrow of it can start now: the fast path.
-    #[inline(always)]
-    fn writable_entry(&self) -> Option<&Entry<T>> {
-        self.current_entry().filter(|entry| entry.is_writable())
-    }
-
-    /// Calls `f` with the entry the current thread or frame reads, creating it (and
-    /// registering the thread) if needed; does not initialize.
-    #[cold]
-    fn locate<R>(
-        &self,
-        f: impl FnOnce(&Entry<T>) -> Result<R, AccessError>,
-    ) -> Result<R, AccessError> {
-        let table = self.table_or_create();
-        let frame = current::frame();
-        let thread = exit::position().and_then(|position| {
-            table.owner_entry(position, || {
-                exit::join(self.member(), self.inherit.is_some())
-            })
-        });
-        match frame {
-            None => f(&thread?.entry),
-            Some(frame) => {
-                // SAFETY: the current frame's values are valid while it is current.
-                let values = unsafe { &*frame.values };
-                // SAFETY: `key` stands for this instance, whose nodes hold `T`, and `kind`
-                // is the instance's.
-                let entry = unsafe { values.find_or_insert::<T>(table.key, table.kind) };
-                // A thread whose exit is over still runs contexts, uncached.
-                if let Ok(thread) = thread {
-                    thread.cache.set(frame.tag, entry);
-                }
-                f(entry)
-            }
-        }
+    fn peek<R>(self, f: impl FnOnce(Option<&Entry<T>>) -> R) -> R {
+        // No table: no thread or frame holds a value (keys come with the table).
+        let Some(table) = self.table.get() else {
+            return f(None);
+        };
+        thread::with_frame(|frame| match frame {
+            None => f(table
+                .get(thread::position_and_tag().0)
+                .map(|thread| &thread.entry)),
+            Some(frame) => f((self.ops.find)(frame.values, table.key)),
+        })
     }
 }
 
 impl<T, F: Fn() -> T> ThreadLocal<T, F> {
-    fn fill(&self, entry: &Entry<T>) -> Result<(), AccessError> {
-        match entry.status() {
-            Status::Empty => entry.initialize(&self.init),
-            _ => Ok(()),
-        }
-    }
-
     /// Calls `f` with this thread's value, initializing it first if needed.
     ///
     /// # Panics
@@ -431,19 +423,7 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     #[inline]
     #[track_caller]
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        // The fast path of `try_with`, and a slow path that returns the value itself: no
-        // stack frame here, and the slow path is a tail call.
-        match self.readable_entry() {
-            Some(entry) => or_fail::<T, _>(entry.read(f)),
-            None => self.with_cold(f),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    #[track_caller]
-    fn with_cold<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        or_fail::<T, _>(self.locate_read(f))
+        access::with(self, &self.init, f)
     }
 
     /// Calls `f` with this thread's value, or says why it cannot: the value is mutably
@@ -462,24 +442,7 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     /// ```
     #[inline]
     pub fn try_with<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        match self.readable_entry() {
-            Some(entry) => entry.read(f),
-            None => self.try_with_cold(f),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn try_with_cold<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        self.locate_read(f)
-    }
-
-    #[inline(always)]
-    fn locate_read<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        self.locate(|entry| {
-            self.fill(entry)?;
-            entry.read(f)
-        })
+        access::try_with(self, &self.init, f)
     }
 
     /// Calls `f` with this thread's value, mutably, initializing it first if needed.
@@ -502,18 +465,7 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     #[inline]
     #[track_caller]
     pub fn with_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        // As in `with`.
-        match self.writable_entry() {
-            Some(entry) => or_fail::<T, _>(entry.write(f)),
-            None => self.with_mut_cold(f),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    #[track_caller]
-    fn with_mut_cold<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        or_fail::<T, _>(self.locate_write(f))
+        access::with_mut(self, &self.init, f)
     }
 
     /// Calls `f` with this thread's value, mutably, or says why it cannot: the value is
@@ -532,24 +484,7 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     /// ```
     #[inline]
     pub fn try_with_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
-        match self.writable_entry() {
-            Some(entry) => entry.write(f),
-            None => self.try_with_mut_cold(f),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn try_with_mut_cold<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
-        self.locate_write(f)
-    }
-
-    #[inline(always)]
-    fn locate_write<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
-        self.locate(|entry| {
-            self.fill(entry)?;
-            entry.write(f)
-        })
+        access::try_with_mut(self, &self.init, f)
     }
 
     /// A clone of this thread's value, initializing it first if needed.
@@ -637,15 +572,7 @@ impl<T, F> ThreadLocal<T, F> {
     /// ```
     #[track_caller]
     pub fn try_init<E>(&self, init: impl FnOnce() -> Result<T, E>) -> Result<(), E> {
-        if self.current_entry().is_some_and(Entry::is_present) {
-            return Ok(());
-        }
-        or_fail::<T, _>(self.locate(|entry| {
-            if entry.is_present() {
-                return Ok(Ok(()));
-            }
-            entry.try_initialize(init)
-        }))
+        access::try_init(self, init)
     }
 
     /// Replaces this thread's value with `value`, without running the initializer; the old
@@ -667,9 +594,7 @@ impl<T, F> ThreadLocal<T, F> {
     /// ```
     #[track_caller]
     pub fn set(&self, value: T) {
-        // Dropped after the entry is consistent again, so that its destructor may use it.
-        let old = or_fail::<T, _>(self.locate(|entry| entry.put(value)));
-        drop(old);
+        access::set(self, value);
     }
 
     /// Removes this thread's value and returns it; the next access on this thread runs the
@@ -694,7 +619,7 @@ impl<T, F> ThreadLocal<T, F> {
     /// ```
     #[track_caller]
     pub fn take(&self) -> Option<T> {
-        or_fail::<T, _>(self.locate(Entry::take))
+        access::take(self)
     }
 
     /// Does this thread (or the current context) hold a value, initialized or `set`? Only
@@ -711,19 +636,7 @@ impl<T, F> ThreadLocal<T, F> {
     /// assert!(value.is_initialized());
     /// ```
     pub fn is_initialized(&self) -> bool {
-        if let Some(entry) = self.current_entry() {
-            return entry.is_present();
-        }
-        // Looks, and changes nothing: no table made, no thread registered, no entry added
-        // to a context. Without a table, no thread or context holds a value (keys come with
-        // the table); outside a frame, `current_entry` found the thread's entry if it has
-        // one.
-        let (Some(table), Some(frame)) = (self.table(), current::frame()) else {
-            return false;
-        };
-        // SAFETY: the current frame's values are valid while it is current; `key` stands
-        // for this instance, whose nodes hold `T`.
-        unsafe { (*frame.values).find::<T>(table.key) }.is_some_and(Entry::is_present)
+        access::is_initialized(self)
     }
 
     /// Runs `f` with this thread's value (or the current context's) bound to `value`; the
@@ -748,10 +661,7 @@ impl<T, F> ThreadLocal<T, F> {
     /// ```
     #[track_caller]
     pub fn scope<R>(&self, value: T, f: impl FnOnce() -> R) -> R {
-        let bound = or_fail::<T, _>(self.bind(value));
-        let result = f();
-        drop(bound);
-        result
+        access::sync_scope(self, value, f)
     }
 
     /// A future that binds this local to `value` during every poll of `future`, on
@@ -804,11 +714,12 @@ impl<T, F> ThreadLocal<T, F> {
     /// all.sort();
     /// assert_eq!(all, [0, 1, 2]);
     /// ```
-    pub fn iter_mut(&mut self) -> crate::IterMut<'_, T> {
-        if let Some(table) = self.table() {
-            drop_all(table.sweep_orphans());
+    pub fn iter_mut(&mut self) -> IterMut<'_, T> {
+        let table = self.table.get();
+        if let Some(table) = table {
+            drop_each(table.start_iter());
         }
-        crate::IterMut::new(self.table())
+        IterMut::new(table)
     }
 
     /// Drops every value this instance holds for threads; each thread's next access runs
@@ -829,63 +740,27 @@ impl<T, F> ThreadLocal<T, F> {
     /// assert_eq!(value.get(), 1);
     /// ```
     pub fn clear(&mut self) {
-        if let Some(table) = self.table() {
-            drop_all(table.drain());
+        if let Some(table) = self.table.get() {
+            drop_each(table.drain());
         }
     }
 
     /// Moves every value this instance holds for threads out, for `into_iter`.
     pub(crate) fn drain(self) -> Vec<T> {
-        match self.table() {
-            Some(table) => table.drain(),
-            None => Vec::new(),
-        }
-    }
-}
-
-impl<'a, T, F> Bind<'a, T> for ThreadLocal<T, F> {
-    fn bind(&'a self, value: T) -> Result<Bound<T>, AccessError> {
-        // Binding takes an empty entry as it is: only one this thread owns, so that a first
-        // touch joins the thread's list (for its exit and `Context::inherit`) and moves a
-        // previous owner's value aside.
-        if let Some(entry) = self.current_entry_where(true) {
-            // SAFETY: the thread's own entry of this instance, alive while `&self` is, or a
-            // node of the current frame; the guard is dropped within the caller's call.
-            return unsafe { Bound::bind(entry, value) };
-        }
-        let mut value = Some(value);
-        self.locate(|entry| {
-            // SAFETY: as above.
-            unsafe { Bound::bind(entry, value.take().expect("called once")) }
-        })
-    }
-}
-
-/// Drops `values` one by one; one whose destructor panics does not stop the others, and
-/// the first panic is resumed after the last value.
-pub(crate) fn drop_all<T>(values: Vec<T>) {
-    let mut panic = None;
-    for value in values {
-        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(value)))
-        {
-            panic.get_or_insert(payload);
-        }
-    }
-    if let Some(payload) = panic {
-        std::panic::resume_unwind(payload);
+        self.table
+            .get()
+            .map(|table| table.drain())
+            .unwrap_or_default()
     }
 }
 
 impl<T, F> Drop for ThreadLocal<T, F> {
     fn drop(&mut self) {
-        let Some(table) = self.table.take() else {
-            return;
-        };
-        let values = table.close();
-        // The lists of threads that hold a value here keep the table until they exit or
-        // sweep it; the values go now, outside every lock.
-        drop(table);
-        drop_all(values);
+        // Threads that hold a value here keep the table until they exit or sweep it; the
+        // values go now, outside every lock.
+        if let Some(table) = self.table.get() {
+            drop_each(table.close());
+        }
     }
 }
 
@@ -894,19 +769,16 @@ impl<T: fmt::Debug, F> fmt::Debug for ThreadLocal<T, F> {
     /// the initializer.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("ThreadLocal");
-        match self.current_entry() {
-            Some(entry) if entry.is_present() => {
+        self.peek(|entry| match entry {
+            Some(entry) if entry.has_value() => {
                 if entry.read(|value| out.field("value", value)).is_err() {
                     out.field("value", &format_args!("<borrowed>"));
                 }
             }
-            _ if self.is_initialized() => {
-                out.field("value", &format_args!("<borrowed>"));
-            }
             _ => {
                 out.field("value", &format_args!("<uninitialized>"));
             }
-        }
+        });
         out.finish_non_exhaustive()
     }
 }

@@ -1,5 +1,5 @@
 //! Contexts and scopes: sets of values for every local at once, current on a thread while
-//! they run. A frame's values live in the frame (`values.rs`), not in the locals: a context
+//! they run. A frame's values live in the frame (`frame.rs`), not in the locals: a context
 //! costs what it holds, and creating, entering and dropping one takes no lock.
 
 use std::fmt;
@@ -7,14 +7,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use crate::current;
-use crate::exit;
-
-mod values;
-
-pub(crate) use values::{
-    Header, Inherited, InlineRoom, Kind, Plain, Values, drop_inline, drop_node, inherit,
-};
+use crate::frame::Values;
+use crate::thread;
 
 /// Runs `f` with fresh values for every local: the outer values are back afterwards, and
 /// the values `f` created are dropped when it returns (or unwinds).
@@ -49,7 +43,7 @@ pub(crate) use values::{
 /// panic propagates.
 pub fn scope<R>(f: impl FnOnce() -> R) -> R {
     let values = Values::new();
-    let entered = current::enter(&values, false);
+    let entered = thread::enter(&values, false);
     let result = f();
     // Leave before the scope's values are dropped, so their destructors see the outer ones.
     // On unwind the same happens: `entered` was declared last, so it drops first.
@@ -188,11 +182,10 @@ impl Context {
     #[must_use]
     pub fn inherit() -> Self {
         let context = Context::new();
-        match current::frame() {
-            // SAFETY: the current frame's values are valid while it is current.
-            Some(frame) => unsafe { &*frame.values }.inherit_into(&context.values),
-            None => exit::inherit_into(&context.values),
-        }
+        thread::with_frame(|frame| match frame {
+            Some(frame) => frame.values.inherit_into(&context.values),
+            None => thread::inherit_into(&context.values),
+        });
         context
     }
 
@@ -212,7 +205,7 @@ impl Context {
     /// assert!(log.get().is_empty());
     /// ```
     pub fn run<R>(&mut self, f: impl FnOnce() -> R) -> R {
-        let _entered = current::enter(&self.values, true);
+        let _entered = thread::enter(&self.values, true);
         f()
     }
 
@@ -285,7 +278,7 @@ impl<F: Future> Future for Wrapped<F> {
         // polled through the pin made below and dropped in place (here and in `drop`);
         // `context` is not pinned and is only borrowed.
         let this = unsafe { self.get_unchecked_mut() };
-        let _entered = current::enter(&this.context.values, true);
+        let _entered = thread::enter(&this.context.values, true);
         // SAFETY: as above: `this.future` stays where it is until dropped in place.
         let mut future = unsafe { Pin::new_unchecked(&mut this.future) };
         let poll = future
@@ -304,7 +297,7 @@ impl<F: Future> Future for Wrapped<F> {
 impl<F> Drop for Wrapped<F> {
     fn drop(&mut self) {
         if self.future.is_some() {
-            let _entered = current::enter(&self.context.values, true);
+            let _entered = thread::enter(&self.context.values, true);
             // In place, inside the context; the context's values are dropped after.
             self.future = None;
         }
