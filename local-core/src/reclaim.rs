@@ -28,14 +28,16 @@
 //! forgotten by the instance's next `&mut` method, [`Reclaim::reset`], and `iter_mut`'s
 //! reader by the instance's next access, [`Reclaim::release`].)
 //!
-//! All of it is `SeqCst`: a reader's count and its loads of pointers, and an exit's
-//! unlinking and its reading of the counts, must be ordered in one total order. The moves
-//! and drops happen under a lock that readers never take to read, only to drop what they
-//! were the last to hold back.
+//! Both sides are a store followed by a load of what the other side stores (a reader counts
+//! itself, then loads pointers; an exit takes a pointer out of sight, then loads the
+//! counts), so each has a `SeqCst` fence between the two: at least one of them sees the
+//! other's store. Loom checks the protocol with those fences (it models `SeqCst` fences,
+//! not the total order of `SeqCst` accesses). The moves and drops happen under a lock that
+//! readers never take to read, only to drop what they were the last to hold back.
 
 use std::mem;
 
-use crate::sync::{AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering::SeqCst, lock};
+use crate::sync::{AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering::SeqCst, fence, lock};
 
 pub(crate) struct Reclaim<T> {
     /// The phase readers count themselves in now; its parity names their slot.
@@ -83,6 +85,7 @@ impl<T> Reclaim<T> {
     pub(crate) fn read(&self) -> Reader<'_, T> {
         let slot = self.phase.load(SeqCst) % 2;
         self.readers[slot].fetch_add(1, SeqCst);
+        fence(SeqCst);
         Reader {
             reclaim: self,
             slot,
@@ -103,6 +106,8 @@ impl<T> Reclaim<T> {
     /// Under the lock, so that a reader that empties a slot and a retire do not both miss
     /// the other (see [`Reader`]'s `drop`).
     fn collect(&self, retired: &mut MutexGuard<'_, Retired<T>>) -> Vec<T> {
+        // After a retire's unlinking and `any_retired`, before the counts (module docs).
+        fence(SeqCst);
         let mut free = Vec::new();
         loop {
             let phase = self.phase.load(SeqCst);
@@ -126,6 +131,7 @@ impl<T> Reclaim<T> {
     /// Counts a reader that no token ends: `iter_mut`'s, whose references live as long as
     /// the instance's `&mut` borrow, which ends unseen. The next access to the instance
     /// proves it over: [`release`](Self::release) or [`reset`](Self::reset) ends it.
+    #[cfg_attr(loom, allow(dead_code))] // `shared.rs` is not built under loom
     pub(crate) fn hold(&self) {
         let reader = self.read();
         let slot = reader.slot;
@@ -136,6 +142,7 @@ impl<T> Reclaim<T> {
 
     /// Ends a held reader, if there is one; returns what may be dropped now. Call only with
     /// `&` to the instance, which proves that the `&mut` borrow of the held reader is over.
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) fn release(&self) -> Vec<T> {
         if !self.any_held.load(SeqCst) {
             return Vec::new();
@@ -173,9 +180,13 @@ impl<T> Reader<'_, T> {
     pub(crate) fn leave(self) -> Vec<T> {
         let (reclaim, slot) = (self.reclaim, self.slot);
         mem::forget(self);
-        // `SeqCst` on both sides: either a retire's `collect` sees this slot empty, or this
+        // A fence on both sides: either a retire's `collect` sees this slot empty, or this
         // sees its `any_retired` and collects after it.
-        if reclaim.readers[slot].fetch_sub(1, SeqCst) != 1 || !reclaim.any_retired.load(SeqCst) {
+        if reclaim.readers[slot].fetch_sub(1, SeqCst) != 1 {
+            return Vec::new();
+        }
+        fence(SeqCst);
+        if !reclaim.any_retired.load(SeqCst) {
             return Vec::new();
         }
         reclaim.collect(&mut lock(&reclaim.retired))
@@ -252,14 +263,20 @@ mod loom_tests {
         }
     }
 
-    /// Reads `published` as a reader does, checking it was not dropped.
+    /// Checks `published` as a counted reader does: it was not dropped.
+    fn check(published: &AtomicPtr<Value>) {
+        let value = published.load(SeqCst);
+        // SAFETY: the callers count themselves as readers first: a value retired since
+        // waits for them.
+        if let Some(value) = unsafe { value.as_ref() } {
+            assert!(!value.0.load(SeqCst), "read after drop");
+        }
+    }
+
+    /// Reads `published` as a reader does.
     fn read(published: &AtomicPtr<Value>, reclaim: &Reclaim<Box<Value>>) {
         let reader = reclaim.read();
-        let value = published.load(SeqCst);
-        if !value.is_null() {
-            // SAFETY: loaded after counting; a retired value waits for this reader.
-            assert!(!unsafe { &*value }.0.load(SeqCst), "read after drop");
-        }
+        check(published);
         drop(reader.leave());
     }
 
@@ -315,22 +332,10 @@ mod loom_tests {
                 }
             });
             let first = reclaim.read();
-            for value in published.iter() {
-                let loaded = value.load(SeqCst);
-                if !loaded.is_null() {
-                    // SAFETY: loaded after counting.
-                    assert!(!unsafe { &*loaded }.0.load(SeqCst), "read after drop");
-                }
-            }
+            published.iter().for_each(check);
             let second = reclaim.read();
             drop(first.leave());
-            for value in published.iter() {
-                let loaded = value.load(SeqCst);
-                if !loaded.is_null() {
-                    // SAFETY: loaded after counting.
-                    assert!(!unsafe { &*loaded }.0.load(SeqCst), "read after drop");
-                }
-            }
+            published.iter().for_each(check);
             drop(second.leave());
             exits.join().unwrap();
             // Every reader is gone: the last retire or reader out dropped everything.

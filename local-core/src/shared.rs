@@ -21,8 +21,8 @@ use std::cell::Cell;
 use std::fmt;
 use std::iter::FusedIterator;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use crate::AccessError;
 use crate::entry::SetOnDrop;
@@ -30,7 +30,7 @@ use crate::error::{drop_each, or_fail};
 use crate::frame::Values;
 use crate::reclaim::{Reader, Reclaim};
 use crate::shared_slot::{self, Node, Retired, SharedSlot};
-use crate::table::Buckets;
+use crate::table::{Buckets, TableCell};
 use crate::thread::{self, Member, Position};
 
 /// A per-thread value that other threads can read while its thread runs: each thread adds
@@ -82,11 +82,9 @@ use crate::thread::{self, Member, Position};
 pub struct SharedThreadLocal<T, F = fn() -> T> {
     /// What threads reach: made on the first touch, and shared with the list of every
     /// thread that holds a value in it.
-    table: OnceLock<Arc<SharedTable<T>>>,
+    table: TableCell<SharedTable<T>>,
     init: F,
     keep: bool,
-    /// The table was made: `retain_on_exit` refuses from then on.
-    touched: AtomicBool,
     /// The table as a member of a thread's list: made where the constructors know
     /// `T: Send + Sync + 'static`, so that no access needs the bound.
     member: fn(Arc<SharedTable<T>>) -> Arc<dyn Member>,
@@ -167,10 +165,9 @@ impl<T: Send + Sync + 'static, F: Fn() -> T> SharedThreadLocal<T, F> {
     #[must_use]
     pub const fn with_init(init: F) -> Self {
         SharedThreadLocal {
-            table: OnceLock::new(),
+            table: TableCell::new(),
             init,
             keep: false,
-            touched: AtomicBool::new(false),
             member: |table| table,
         }
     }
@@ -203,9 +200,7 @@ impl<T, F> SharedThreadLocal<T, F> {
     #[must_use]
     #[track_caller]
     pub const fn retain_on_exit(self) -> Self {
-        // SAFETY: the builder owns the instance, so nothing writes the flag meanwhile, and a
-        // write made before the instance was moved to this thread happened before.
-        if unsafe { *self.touched.as_ptr() } {
+        if self.table.is_made() {
             panic!(
                 "`SharedThreadLocal::retain_on_exit` called on an instance a thread touched \
                  already; call it where the instance is made"
@@ -218,15 +213,12 @@ impl<T, F> SharedThreadLocal<T, F> {
 }
 
 impl<T, F> SharedThreadLocal<T, F> {
-    fn table(&self) -> &Arc<SharedTable<T>> {
-        self.table.get_or_init(|| {
-            self.touched.store(true, Ordering::Relaxed);
-            Arc::new(SharedTable {
-                entries: Buckets::new(),
-                reclaim: Reclaim::new(),
-                keep: self.keep,
-                dropped: AtomicBool::new(false),
-            })
+    fn table(&self) -> &SharedTable<T> {
+        self.table.get_or_init(|| SharedTable {
+            entries: Buckets::new(),
+            reclaim: Reclaim::new(),
+            keep: self.keep,
+            dropped: AtomicBool::new(false),
         })
     }
 
@@ -253,7 +245,7 @@ impl<T, F> SharedThreadLocal<T, F> {
         match entry.owner.get() {
             Owner::Joined => {}
             Owner::Unjoined => {
-                let member = (self.member)(Arc::clone(table));
+                let member = (self.member)(self.table.share(table));
                 thread::join(member, false)?;
                 entry.owner.set(Owner::Joined);
             }
@@ -317,11 +309,8 @@ impl<T, F> SharedThreadLocal<T, F> {
         if self.own().is_some() {
             return Ok(());
         }
+        // No value: `own` found none where the thread's entry is, or the thread has none.
         let entry = or_fail::<T, _>(self.owner_entry());
-        // SAFETY: as in `own`.
-        if unsafe { entry.slot.mine() }.is_some() {
-            return Ok(());
-        }
         self.initialize(entry, init)
     }
 
@@ -339,7 +328,7 @@ impl<T, F> SharedThreadLocal<T, F> {
     /// assert_eq!(all.iter().map(|n| n.load(Relaxed)).sum::<u64>(), 5);
     /// ```
     pub fn read(&self) -> Read<'_, T> {
-        let table = self.table.get().map(|table| &**table);
+        let table = self.table.get();
         if let Some(table) = table {
             // `&self`: an `iter_mut` borrow is over.
             drop_each(table.reclaim.release());
@@ -365,7 +354,7 @@ impl<T, F> SharedThreadLocal<T, F> {
     /// assert_eq!(local.with(|n| *n), 9);
     /// ```
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> + '_ {
-        let table = self.table.get().map(|table| &**table);
+        let table = self.table.get();
         if let Some(table) = table {
             // Readers leaked earlier are forgotten; then one is held for the references lent
             // here, which live as long as `&mut self`, past the iterator: an exit that runs
@@ -450,12 +439,9 @@ impl<T, F: Fn() -> T> SharedThreadLocal<T, F> {
     #[cold]
     #[inline(never)]
     fn try_with_cold<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
+        // No value, as in `try_init`.
         let entry = self.owner_entry()?;
-        // SAFETY: as in `own`.
-        if unsafe { entry.slot.mine() }.is_none() {
-            let Ok(()) =
-                self.initialize(entry, || Ok::<T, std::convert::Infallible>((self.init)()));
-        }
+        let Ok(()) = self.initialize(entry, || Ok::<T, std::convert::Infallible>((self.init)()));
         Ok(f(self.own().expect("initialized just above")))
     }
 }

@@ -39,6 +39,7 @@ impl<T> SharedSlot<T> {
     /// - Called by the slot's owner, which holds `&` to the instance (so no `&mut` path
     ///   runs) and is not exiting past this slot's `unpublish`.
     #[inline(always)]
+    #[cfg_attr(loom, allow(dead_code))] // `shared.rs` is not built under loom
     pub(crate) unsafe fn mine(&self) -> Option<&T> {
         // SAFETY: the owner's node lives until its exit or a `&mut` path, both excluded by
         // the caller's duty; `Relaxed` suffices, the owner wrote it.
@@ -150,11 +151,32 @@ mod tests {
         }
     }
 
-    fn counted(drops: &Arc<AtomicUsize>) -> Counted {
-        Counted {
+    /// The slot's owner publishes a counted value.
+    fn publish(slot: &SharedSlot<Counted>, drops: &Arc<AtomicUsize>) {
+        let value = Counted {
             drops: Arc::clone(drops),
             dropped: AtomicBool::new(false),
-        }
+        };
+        // SAFETY: each test publishes from one owner at a time, which has no value yet.
+        unsafe { slot.publish(value) };
+    }
+
+    /// The owner's exit, once per owner.
+    fn exit(slot: &SharedSlot<Counted>, keep: bool) -> Option<Retired<Counted>> {
+        // SAFETY: each test calls it once per published value, as that value's owner exits.
+        unsafe { slot.unpublish(keep) }
+    }
+
+    /// Walks the slot as a counted reader (or with no exit or drain running), checking that
+    /// no value seen was dropped; returns how many it saw.
+    fn walk(slot: &SharedSlot<Counted>) -> usize {
+        std::iter::successors(slot.first(), |&at| {
+            // SAFETY: the callers' duty, above: a node retired meanwhile waits for them.
+            let (value, next) = unsafe { (&at.as_ref().0.value, next(at)) };
+            assert!(!value.dropped.load(Ordering::SeqCst), "read after drop");
+            next
+        })
+        .count()
     }
 
     /// A reader walks while the owner exits and retires its value: the reader never sees a
@@ -165,27 +187,18 @@ mod tests {
             let drops = Arc::new(AtomicUsize::new(0));
             let slot = Arc::new(SharedSlot::new());
             let reclaim = Arc::new(Reclaim::new());
-            // SAFETY: this thread is the owner.
-            unsafe { slot.publish(counted(&drops)) };
+            publish(&slot, &drops);
 
             let reader = thread::spawn({
                 let (slot, reclaim) = (Arc::clone(&slot), Arc::clone(&reclaim));
                 move || {
                     let reader = reclaim.read();
-                    let mut node = slot.first();
-                    while let Some(at) = node {
-                        // SAFETY: walked as an announced reader.
-                        let value = unsafe { &at.as_ref().0.value };
-                        assert!(!value.dropped.load(Ordering::SeqCst), "read after drop");
-                        // SAFETY: as above.
-                        node = unsafe { next(at) };
-                    }
+                    walk(&slot);
                     drop(reader.leave());
                 }
             });
 
-            // SAFETY: the owner's exit, once.
-            if let Some(node) = unsafe { slot.unpublish(false) } {
+            if let Some(node) = exit(&slot, false) {
                 drop(reclaim.retire(node));
             }
             reader.join().unwrap();
@@ -201,12 +214,10 @@ mod tests {
         loom::model(|| {
             let drops = Arc::new(AtomicUsize::new(0));
             let slot = Arc::new(SharedSlot::new());
-            // SAFETY: this thread is the owner until it hands the slot to the exit.
-            unsafe { slot.publish(counted(&drops)) };
+            publish(&slot, &drops);
             let exit = thread::spawn({
                 let slot = Arc::clone(&slot);
-                // SAFETY: the owner's exit, once (the owner thread is done with the slot).
-                move || drop(unsafe { slot.unpublish(false) })
+                move || drop(exit(&slot, false))
             });
             drop(slot.take_all());
             exit.join().unwrap();
@@ -220,25 +231,14 @@ mod tests {
         loom::model(|| {
             let drops = Arc::new(AtomicUsize::new(0));
             let slot = Arc::new(SharedSlot::new());
-            // SAFETY: the first owner, then its exit.
-            unsafe {
-                slot.publish(counted(&drops));
-                assert!(slot.unpublish(true).is_none());
-            }
+            publish(&slot, &drops);
+            assert!(exit(&slot, true).is_none());
             let owner = thread::spawn({
                 let (slot, drops) = (Arc::clone(&slot), Arc::clone(&drops));
-                // SAFETY: the next owner.
-                move || unsafe { slot.publish(counted(&drops)) }
+                move || publish(&slot, &drops)
             });
             owner.join().unwrap();
-            let mut walked = 0;
-            let mut node = slot.first();
-            while let Some(at) = node {
-                walked += 1;
-                // SAFETY: no exit or drain runs.
-                node = unsafe { next(at) };
-            }
-            assert_eq!(walked, 2);
+            assert_eq!(walk(&slot), 2);
             assert_eq!(slot.take_all().len(), 2);
         });
     }

@@ -142,14 +142,15 @@ impl<E> Drop for Buckets<E> {
     }
 }
 
-/// An instance's table: null until the first touch, then the instance's own `Arc` of it,
-/// kept as a raw pointer so that the fast path reaches the table in one load.
-pub(crate) struct TableCell<T> {
+/// An instance's table (a `ThreadLocal`'s [`Table`], a `SharedThreadLocal`'s): null until
+/// the first touch, then the instance's own `Arc` of it, kept as a raw pointer so that the
+/// fast path reaches the table in one load.
+pub(crate) struct TableCell<X> {
     /// Null, or from `Arc::into_raw`: the instance's reference, given back by `drop`.
-    table: AtomicPtr<Table<T>>,
+    table: AtomicPtr<X>,
 }
 
-impl<T> TableCell<T> {
+impl<X> TableCell<X> {
     pub(crate) const fn new() -> Self {
         TableCell {
             table: AtomicPtr::new(ptr::null_mut()),
@@ -165,7 +166,7 @@ impl<T> TableCell<T> {
 
     /// The table, once made: the fast path.
     #[inline(always)]
-    pub(crate) fn get(&self) -> Option<&Table<T>> {
+    pub(crate) fn get(&self) -> Option<&X> {
         // SAFETY: a non-null pointer is the instance's `Arc`, which `drop` alone gives back,
         // and `&self` excludes it; the acquire load makes the table's making visible.
         unsafe { self.table.load(Ordering::Acquire).as_ref() }
@@ -174,7 +175,7 @@ impl<T> TableCell<T> {
     /// The table, made by `make` on the first touch. Threads touching at once may each
     /// make one: the first installed is kept.
     #[cold]
-    pub(crate) fn get_or_init(&self, make: impl FnOnce() -> Table<T>) -> &Table<T> {
+    pub(crate) fn get_or_init(&self, make: impl FnOnce() -> X) -> &X {
         if let Some(table) = self.get() {
             return table;
         }
@@ -190,7 +191,7 @@ impl<T> TableCell<T> {
     }
 
     /// Another reference to the table, for a thread's list of members.
-    pub(crate) fn share(&self, table: &Table<T>) -> Arc<Table<T>> {
+    pub(crate) fn share(&self, table: &X) -> Arc<X> {
         debug_assert!(ptr::eq(self.table.load(Ordering::Relaxed), table));
         // SAFETY: `table` is the instance's own, from `Arc::into_raw`, alive while `&self`
         // is: one more count, taken back by the `Arc` made from it.
@@ -201,7 +202,7 @@ impl<T> TableCell<T> {
     }
 }
 
-impl<T> Drop for TableCell<T> {
+impl<X> Drop for TableCell<X> {
     fn drop(&mut self) {
         let table = *self.table.get_mut();
         if !table.is_null() {

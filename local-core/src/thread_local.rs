@@ -155,7 +155,7 @@ pub struct ThreadLocal<T, F = fn() -> T> {
     /// What threads reach: made on the first touch, and shared with the list of every
     /// thread that holds a value in it, so that a thread's exit can reach it after the
     /// instance is gone.
-    table: TableCell<T>,
+    table: TableCell<Table<T>>,
     init: F,
     /// `retain_on_exit`.
     keep: bool,
