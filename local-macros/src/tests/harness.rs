@@ -6,7 +6,10 @@ use std::collections::HashSet;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{TokenStream, TokenTree};
+use syn::Token;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
 
 use super::{Case, Expect, KNOWN_PANICS};
 use crate::expand::thread_local_struct;
@@ -130,7 +133,7 @@ pub(super) fn feed(cases: Vec<Case>, expand: Expansion) -> Report {
         }
         report.fed += 1;
         let known = KNOWN_PANICS.contains(&(case.args.as_str(), case.item.as_str()));
-        match expand_catching(expand, args, item.clone()) {
+        match expand_catching(expand, args.clone(), item.clone()) {
             Err(panic) if known => {
                 report.known_panics += 1;
                 eprintln!("known panic, still to fix: {} -> {panic}", describe(&case));
@@ -145,7 +148,7 @@ pub(super) fn feed(cases: Vec<Case>, expand: Expansion) -> Report {
                 if known {
                     report.fixed.push(describe(&case));
                 }
-                if let Err(why) = check(case.expect, &item, output) {
+                if let Err(why) = check(case.expect, &args, &item, output) {
                     report.wrong.push(format!("{} -> {why}", describe(&case)));
                 }
             }
@@ -192,8 +195,14 @@ pub(super) fn shorten(text: &str) -> String {
     }
 }
 
-/// The rules an output follows, whatever the input.
-pub(super) fn check(expect: Expect, item: &TokenStream, output: TokenStream) -> Result<(), String> {
+/// The rules an output follows, whatever the input: `compile_error!` with the user's item,
+/// or an expansion that parses.
+pub(super) fn check(
+    expect: Expect,
+    args: &TokenStream,
+    item: &TokenStream,
+    output: TokenStream,
+) -> Result<(), String> {
     let text = output.to_string();
     let rejected = text.contains("compile_error");
     match (expect, rejected) {
@@ -206,7 +215,7 @@ pub(super) fn check(expect: Expect, item: &TokenStream, output: TokenStream) -> 
             return Err(format!("no storage or no `with`: {}", shorten(&text)));
         }
         if let Err(error) = syn::parse2::<syn::File>(output)
-            && !has_malformed_init(item)
+            && !rustc_rejects(args, item)
         {
             return Err(format!(
                 "accepted, but the expansion is not Rust ({error}): {}",
@@ -215,28 +224,37 @@ pub(super) fn check(expect: Expect, item: &TokenStream, output: TokenStream) -> 
         }
         return Ok(());
     }
-    // Rejected: the user's item is still there.
-    match syn::parse2::<syn::ItemStruct>(item.clone()) {
-        Ok(item) => {
-            let name = format!("struct {}", item.ident);
-            if !text.contains(&name) {
-                return Err(format!("the struct is not re-emitted: {}", shorten(&text)));
-            }
-        }
-        Err(_) => {
-            if !text.contains(&item.to_string()) {
-                return Err(format!("the item is not re-emitted: {}", shorten(&text)));
-            }
-        }
+    // Rejected: the user's item is still there; a struct by its name, since its helper
+    // attributes are taken off.
+    let mut trees = item.clone().into_iter();
+    let keyword =
+        trees.position(|tree| matches!(&tree, TokenTree::Ident(ident) if ident == "struct"));
+    let back = match keyword.and_then(|_| trees.next()) {
+        Some(name) => text.contains(&format!("struct {name}")),
+        None => text.contains(&item.to_string()),
+    };
+    if !back {
+        return Err(format!("the item is not re-emitted: {}", shorten(&text)));
     }
     Ok(())
 }
 
-/// An `#[init(..)]` whose tokens are not an expression: the macro passes them on as they
-/// are (it reads them without syn's `full` parser), and rustc reports them at the user's
-/// tokens, so the expansion need not parse.
-fn has_malformed_init(item: &TokenStream) -> bool {
-    let Ok(item) = syn::parse2::<syn::ItemStruct>(item.clone()) else {
+/// Tokens that rustc rejects before the attribute runs, or where the expansion writes them
+/// back, at the user's tokens: the macro trusts rustc's parse and keeps types and
+/// expressions as written. An item that is not Rust (rustc parses the item before any
+/// attribute sees it), an `#[init(..)]` that is not an expression, or options that are not
+/// attribute arguments (an `init` path whose types are not types).
+fn rustc_rejects(args: &TokenStream, item: &TokenStream) -> bool {
+    let options = |input: syn::parse::ParseStream| {
+        Punctuated::<syn::Meta, Token![,]>::parse_terminated(input)
+    };
+    if options.parse2(args.clone()).is_err() {
+        return true;
+    }
+    let Ok(item) = syn::parse2::<syn::Item>(item.clone()) else {
+        return true;
+    };
+    let syn::Item::Struct(item) = item else {
         return false;
     };
     item.fields

@@ -8,7 +8,11 @@
 //! - a rejected input yields `compile_error!`, and the user's item comes back: unchanged if
 //!   it is not a struct;
 //! - an accepted input yields no `compile_error!`, the storage and the generated functions,
-//!   and tokens that parse as Rust items.
+//!   and tokens that parse as Rust items, unless the user's own tokens are not Rust: the
+//!   macro trusts rustc's parse of the item and keeps types and expressions as written, so
+//!   an item that is not Rust (which rustc never hands to an attribute), an `#[init(..)]`
+//!   that is not an expression, or an `init` path whose types are not types comes back
+//!   as it was, for rustc to report at those tokens.
 //!
 //! The random inputs come from a fixed-seed generator, so every run feeds the same ones.
 

@@ -70,7 +70,9 @@ pub(super) fn args_verdict(args: &TokenStream) -> Expect {
 }
 
 /// An item that is certainly rejected: not a struct, or a struct with generics, a `where`
-/// clause, no fields or a field default value.
+/// clause, no fields or a field default value. What is not Rust never reaches the
+/// attribute, since rustc parses the item first: the macro, which trusts that parse, may
+/// take such tokens for a struct.
 pub(super) fn item_rejected(item: &TokenStream) -> bool {
     match syn::parse2::<syn::Item>(item.clone()) {
         Ok(syn::Item::Struct(item)) => {
@@ -79,7 +81,8 @@ pub(super) fn item_rejected(item: &TokenStream) -> bool {
                 || item.fields.is_empty()
                 || item.fields.iter().any(|field| field.default.is_some())
         }
-        _ => true,
+        Ok(_) => true,
+        Err(_) => false,
     }
 }
 
