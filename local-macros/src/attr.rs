@@ -1,117 +1,18 @@
-//! Attributes: the outer attributes of the item and its fields, read into a small view of
-//! their own (path, and the form after it); the attribute's options; and `#[init(..)]` on
-//! fields (also inside `#[cfg_attr(..)]`), read without parsing the initial values as Rust
-//! expressions.
+//! The attribute's own grammar: its options, `#[thread_local_struct(init = path, inherit,
+//! per_thread, crate = path)]`, and `#[init(..)]` on fields (also inside
+//! `#[cfg_attr(..)]`), whose expression is kept as the tokens written.
 
 use proc_macro2::{Delimiter, Group, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::quote;
 use syn::buffer::Cursor;
 use syn::ext::IdentExt;
-use syn::parse::discouraged::Speculative;
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{Ident, Lit, Token, bracketed, token};
+use syn::{Ident, Token};
 
 use crate::errors::{Error, Errors};
-use crate::grammar::{self, Arguments, Path, QPath, Segment};
-use crate::symbol::{
-    ALLOW, CFG, CFG_ATTR, CRATE, DEPRECATED, DOC, INHERIT, INIT, PER_THREAD, Symbol,
-};
-use crate::written::Written;
-
-/// An outer attribute, `#[meta]`.
-pub(crate) struct Attribute {
-    /// The `#`.
-    pub pound: Span,
-    /// The brackets.
-    pub brackets: Span,
-    pub meta: Meta,
-}
-
-/// What an attribute says, as syn's `Meta` reads it: a path, then nothing, a delimited
-/// list, or `= value`.
-pub(crate) struct Meta {
-    pub path: Path,
-    pub form: Form,
-}
-
-pub(crate) enum Form {
-    /// `#[path]`.
-    Path,
-    /// `#[path(tokens)]`, `#[path[tokens]]` or `#[path{tokens}]`.
-    List {
-        delimiter: Delimiter,
-        tokens: TokenStream,
-    },
-    /// `#[path = value]`.
-    NameValue,
-}
-
-impl Meta {
-    /// The tokens of a list, in whichever delimiters.
-    fn list(&self) -> Option<&TokenStream> {
-        match &self.form {
-            Form::List { tokens, .. } => Some(tokens),
-            Form::Path | Form::NameValue => None,
-        }
-    }
-}
-
-/// `Attribute::parse_outer`, keeping each attribute's tokens.
-pub(crate) fn outer_attrs(input: ParseStream) -> syn::Result<Vec<Written<Attribute>>> {
-    let mut attrs = Vec::new();
-    while input.peek(Token![#]) {
-        attrs.push(Written::parse_with(input, |input| {
-            let pound = input.parse::<Token![#]>()?.span;
-            let content;
-            let brackets = bracketed!(content in input).span.join();
-            Ok(Attribute {
-                pound,
-                brackets,
-                meta: meta(&content)?,
-            })
-        })?);
-    }
-    Ok(attrs)
-}
-
-/// `Meta::parse`: the path (of which only `unsafe` may be a keyword other than a path's),
-/// then a list, `= value` or nothing.
-fn meta(input: ParseStream) -> syn::Result<Meta> {
-    let path = if input.peek(Token![unsafe]) {
-        let token = input.parse::<Token![unsafe]>()?;
-        Path {
-            leading_colon: None,
-            segments: vec![Segment {
-                ident: Ident::new("unsafe", token.span),
-                arguments: Arguments::None,
-            }],
-        }
-    } else {
-        grammar::mod_style_path(input)?
-    };
-    let form = if input.peek(token::Paren) || input.peek(token::Bracket) || input.peek(token::Brace)
-    {
-        let (delimiter, tokens) = grammar::delimited(input)?;
-        Form::List { delimiter, tokens }
-    } else if input.peek(Token![=]) && !input.peek(Token![==]) && !input.peek(Token![=>]) {
-        input.parse::<Token![=]>()?;
-        // A literal that ends the attribute is read as one; anything else as an expression.
-        let ahead = input.fork();
-        let lit: Option<Lit> = ahead.parse()?;
-        if lit.is_some() && ahead.is_empty() {
-            input.advance_to(&ahead);
-        } else if input.peek(Token![#]) && input.peek2(token::Bracket) {
-            return Err(input.error("unexpected attribute inside of attribute"));
-        } else {
-            grammar::expr(input)?;
-        }
-        Form::NameValue
-    } else {
-        Form::Path
-    };
-    Ok(Meta { path, form })
-}
+use crate::symbol::{ALLOW, CFG, CFG_ATTR, CRATE, DEPRECATED, DOC, INHERIT, INIT, PER_THREAD};
+use crate::tokens::{Attribute, Form, Meta, Path, between, meta, run};
 
 /// One entry of a list such as the options or a `derive`: its path, where the path's first
 /// name starts (errors about the entry are underlined from there to what was last read),
@@ -149,13 +50,9 @@ pub(crate) fn nested_meta(
             .parse::<Option<Token![::]>>()?
             .map(|colon| colon.spans[0]);
         let start = input.cursor();
-        let mut segments = vec![nested_meta_name(input)?];
-        while input.peek(Token![::]) {
-            input.parse::<Token![::]>()?;
-            segments.push(Segment {
-                ident: input.call(Ident::parse_any)?,
-                arguments: Arguments::None,
-            });
+        let mut segments = vec![input.call(Ident::parse_any)?];
+        while input.parse::<Option<Token![::]>>()?.is_some() {
+            segments.push(input.call(Ident::parse_any)?);
         }
         let path = Path {
             leading_colon,
@@ -172,22 +69,6 @@ pub(crate) fn nested_meta(
     }
 }
 
-/// The first name of an entry's path, any keyword included.
-fn nested_meta_name(input: ParseStream) -> syn::Result<Segment> {
-    if input.peek(Ident::peek_any) {
-        Ok(Segment {
-            ident: input.call(Ident::parse_any)?,
-            arguments: Arguments::None,
-        })
-    } else if input.is_empty() {
-        Err(input.error("expected nested attribute"))
-    } else if input.peek(Lit) {
-        Err(input.error("unexpected literal in nested attribute, expected ident"))
-    } else {
-        Err(input.error("unexpected token in nested attribute, expected ident"))
-    }
-}
-
 /// `#[thread_local_struct(init = path, inherit, per_thread, crate = path)]`.
 #[derive(Default)]
 pub(crate) struct Options {
@@ -198,13 +79,31 @@ pub(crate) struct Options {
     /// `per_thread`: the value belongs to the OS thread, whatever context runs.
     pub per_thread: Option<Ident>,
     /// `crate = path`: where the user's crate sees the facade, when renamed.
-    pub krate: Option<Written<Path>>,
+    pub krate: Option<QPath>,
 }
 
 pub(crate) struct InitFn {
     /// The `init` keyword, where a wrong signature is "expected".
     pub keyword: Ident,
-    pub path: Written<QPath>,
+    pub path: QPath,
+}
+
+/// A path that may start with `<T as Trait>::`, as an `init` or `crate` option takes it.
+pub(crate) struct QPath {
+    pub qself: Option<QSelf>,
+    pub path: Path,
+    /// As written.
+    pub tokens: TokenStream,
+}
+
+/// `<T as Trait>::` before a path.
+pub(crate) struct QSelf {
+    /// The `<`.
+    pub lt: Span,
+    /// `T`, as written.
+    pub ty: TokenStream,
+    /// How many of the path's segments belong to `Trait`: 0 for `<T>::name`.
+    pub position: usize,
 }
 
 const OPTIONS: &str =
@@ -233,13 +132,13 @@ pub(crate) fn options(args: TokenStream, errors: &mut Errors) -> Options {
                     return Err(duplicate());
                 }
                 let path = option_path(&meta, &name, "::my_local", "the `local` crate")?;
-                if let Some(qself) = &path.node.qself {
+                if let Some(qself) = &path.qself {
                     return Err(syn::Error::new(
                         qself.lt,
                         "`crate` names the `local` crate as a path, such as `crate = ::my_local`",
                     ));
                 }
-                options.krate = Some(path.map(|path| path.path));
+                options.krate = Some(path);
             } else if name == INHERIT || name == PER_THREAD {
                 let input = meta.input;
                 if input.peek(Token![=])
@@ -281,7 +180,7 @@ fn option_path(
     option: &Ident,
     example: &str,
     what: &str,
-) -> syn::Result<Written<QPath>> {
+) -> syn::Result<QPath> {
     let value = meta.value().map_err(|_| {
         syn::Error::new(
             option.span(),
@@ -293,18 +192,16 @@ fn option_path(
             "remove the quotes: `{option}` takes the path itself, `{option} = {example}`"
         )));
     }
-    // As syn reads an `ExprPath`: a path, maybe qualified, its generic arguments after `::`.
-    let path =
-        Written::parse_with(value, |value| grammar::qpath(value, true)).map_err(|error| {
-            let message = if option == INIT {
-                "expected the path of a `fn() -> Self`, such as `Self::new`; for an expression, \
-                 put `#[init(..)]` on the fields"
-                    .to_owned()
-            } else {
-                format!("expected the path of {what}, such as `{example}`")
-            };
-            syn::Error::new(error.span(), message)
-        })?;
+    let path = qpath(value).map_err(|error| {
+        let message = if option == INIT {
+            "expected the path of a `fn() -> Self`, such as `Self::new`; for an expression, put \
+             `#[init(..)]` on the fields"
+                .to_owned()
+        } else {
+            format!("expected the path of {what}, such as `{example}`")
+        };
+        syn::Error::new(error.span(), message)
+    })?;
     if option == INIT && value.peek(syn::token::Paren) {
         return Err(value.error(
             "write the function's path without calling it: `init = Self::new`; it is called \
@@ -313,6 +210,74 @@ fn option_path(
     }
     expect_comma(value)?;
     Ok(path)
+}
+
+/// A path as an expression writes it, maybe qualified: its names are read; the type in
+/// `<T as Trait>` and generic arguments are kept as written, for rustc to check where the
+/// path is written back.
+fn qpath(input: ParseStream) -> syn::Result<QPath> {
+    let begin = input.cursor();
+    let mut qself = None;
+    let mut leading_colon = None;
+    let mut segments = Vec::new();
+    if let Some(lt) = input.parse::<Option<Token![<]>>()? {
+        let ty = run(
+            input,
+            |tree| matches!(tree, TokenTree::Ident(ident) if ident == "as"),
+        )?;
+        if ty.is_empty() {
+            return Err(input.error("expected a type"));
+        }
+        if input.parse::<Option<Token![as]>>()?.is_some() {
+            input.parse::<Option<Token![::]>>()?;
+            path_segments(input, true, &mut segments)?;
+        }
+        input.parse::<Token![>]>()?;
+        input.parse::<Token![::]>()?;
+        qself = Some(QSelf {
+            lt: lt.span,
+            ty,
+            position: segments.len(),
+        });
+    } else {
+        leading_colon = input
+            .parse::<Option<Token![::]>>()?
+            .map(|colon| colon.spans[0]);
+    }
+    path_segments(input, false, &mut segments)?;
+    Ok(QPath {
+        qself,
+        path: Path {
+            leading_colon,
+            segments,
+        },
+        tokens: between(begin, input.cursor()),
+    })
+}
+
+/// Names separated by `::`, each maybe with generic arguments: `::<..>`, or in a type (the
+/// trait of `<T as Trait>`) `<..>` too.
+fn path_segments(input: ParseStream, in_type: bool, names: &mut Vec<Ident>) -> syn::Result<()> {
+    loop {
+        let keyword = input.peek(Token![self])
+            || input.peek(Token![super])
+            || input.peek(Token![crate])
+            || input.peek(Token![Self]);
+        names.push(if keyword {
+            input.call(Ident::parse_any)?
+        } else {
+            input.parse()?
+        });
+        if input.peek(Token![::]) && input.peek3(Token![<]) || in_type && input.peek(Token![<]) {
+            input.parse::<Option<Token![::]>>()?;
+            input.parse::<Token![<]>()?;
+            run(input, |_| false)?;
+            input.parse::<Token![>]>()?;
+        }
+        if input.parse::<Option<Token![::]>>()?.is_none() {
+            return Ok(());
+        }
+    }
 }
 
 /// After an option: the end, or a comma and the next one. Anything else (`per_thread;
@@ -325,12 +290,6 @@ fn expect_comma(input: ParseStream) -> syn::Result<()> {
         "expected `,`: options are separated by commas, \
          `#[thread_local_struct(init = Self::new, inherit)]`",
     ))
-}
-
-impl Symbol {
-    fn path_of(self, attr: &Attribute) -> bool {
-        attr.meta.path == self
-    }
 }
 
 /// A field's `#[init(expr)]`, or `#[cfg_attr(predicate, init(expr))]`.
@@ -362,30 +321,28 @@ pub(crate) struct FieldAttrs {
 /// Reads `#[init(..)]` (also inside the `#[cfg_attr(..)]` that carry one) and returns what
 /// the attributes say, and the attributes for the re-emitted struct: every one but
 /// `#[init(..)]`, and a `cfg_attr` without it.
-pub(crate) fn field_attrs(
-    attrs: Vec<Written<Attribute>>,
-    errors: &mut Errors,
-) -> (FieldAttrs, TokenStream) {
+pub(crate) fn field_attrs(attrs: Vec<Attribute>, errors: &mut Errors) -> (FieldAttrs, TokenStream) {
     let mut found = FieldAttrs::default();
     let mut kept = TokenStream::new();
     for attr in attrs {
-        if INIT.path_of(&attr.node) {
-            let init = init(&attr.node.meta, attr.tokens, None);
+        let path = &attr.meta.path;
+        if *path == INIT {
+            let init = init(&attr.meta, attr.tokens, None);
             add_init(&mut found, init, errors);
             continue;
         }
-        if CFG.path_of(&attr.node) {
-            if let Some(predicate) = attr.node.meta.list() {
+        if *path == CFG {
+            if let Some(predicate) = attr.meta.list() {
                 found.cfgs.push(predicate.clone());
             }
-        } else if DOC.path_of(&attr.node) {
+        } else if *path == DOC {
             found.docs.push(attr.tokens.clone());
-        } else if DEPRECATED.path_of(&attr.node) {
+        } else if *path == DEPRECATED {
             found.deprecated.push(attr.tokens.clone());
-        } else if ALLOW.path_of(&attr.node) {
+        } else if *path == ALLOW {
             found.allows.push(attr.tokens.clone());
-        } else if CFG_ATTR.path_of(&attr.node)
-            && let Some(rewritten) = cfg_attr(&attr.node, &mut found, errors)
+        } else if *path == CFG_ATTR
+            && let Some(rewritten) = cfg_attr(&attr, &mut found, errors)
         {
             kept.extend(rewritten);
             continue;
@@ -421,11 +378,12 @@ fn add_init(found: &mut FieldAttrs, init: Result<Init, Error>, errors: &mut Erro
 /// was in it (`None` when it holds none, so that it is kept as written, malformed or not).
 fn cfg_attr(attr: &Attribute, found: &mut FieldAttrs, errors: &mut Errors) -> Option<TokenStream> {
     let (predicate, metas) = split_cfg_attr(attr.meta.list()?.clone())?;
-    if !metas.iter().any(|meta| holds_init(&meta.node)) {
+    if !metas.iter().any(holds_init) {
         return None;
     }
+    let predicate = predicate.tokens;
     let mut rest = Vec::new();
-    read_cfg_attr(&predicate.tokens, metas, found, &mut rest, errors);
+    read_cfg_attr(&predicate, metas, found, &mut rest, errors);
     if rest.is_empty() {
         return Some(TokenStream::new());
     }
@@ -441,15 +399,14 @@ fn cfg_attr(attr: &Attribute, found: &mut FieldAttrs, errors: &mut Errors) -> Op
 }
 
 /// The attributes that a `cfg_attr` applies, each with its tokens.
-type Metas = Punctuated<Written<Meta>, Token![,]>;
+type Metas = Punctuated<Meta, Token![,]>;
 
 /// A `cfg_attr`'s predicate and attributes.
-fn split_cfg_attr(tokens: TokenStream) -> Option<(Written<Meta>, Metas)> {
+fn split_cfg_attr(tokens: TokenStream) -> Option<(Meta, Metas)> {
     let parser = |input: ParseStream| {
-        let predicate = Written::parse_with(input, meta)?;
+        let predicate = meta(input)?;
         input.parse::<Token![,]>()?;
-        let metas =
-            Punctuated::parse_terminated_with(input, |input| Written::parse_with(input, meta))?;
+        let metas = Punctuated::parse_terminated_with(input, meta)?;
         Ok((predicate, metas))
     };
     parser.parse2(tokens).ok()
@@ -460,8 +417,9 @@ fn holds_init(meta: &Meta) -> bool {
         return true;
     }
     match meta.list() {
-        Some(tokens) if meta.path == CFG_ATTR => split_cfg_attr(tokens.clone())
-            .is_some_and(|(_, metas)| metas.iter().any(|meta| holds_init(&meta.node))),
+        Some(tokens) if meta.path == CFG_ATTR => {
+            split_cfg_attr(tokens.clone()).is_some_and(|(_, metas)| metas.iter().any(holds_init))
+        }
         _ => false,
     }
 }
@@ -476,17 +434,18 @@ fn read_cfg_attr(
     errors: &mut Errors,
 ) {
     for meta in metas {
-        if meta.node.path == INIT {
-            let init = init(&meta.node, meta.tokens, Some(predicate.clone()));
+        if meta.path == INIT {
+            let init = init(&meta, meta.tokens.clone(), Some(predicate.clone()));
             add_init(found, init, errors);
             continue;
         }
-        if let Some(tokens) = meta.node.list()
-            && let Some(path) = meta.node.path.get_ident()
+        if let Some(tokens) = meta.list()
+            && let Some(path) = meta.path.get_ident()
             && path == CFG_ATTR
             && let Some((inner, metas)) = split_cfg_attr(tokens.clone())
-            && metas.iter().any(|meta| holds_init(&meta.node))
+            && metas.iter().any(holds_init)
         {
+            let inner = inner.tokens;
             let both = quote!(all(#predicate, #inner));
             let mut inner_rest = Vec::new();
             read_cfg_attr(&both, metas, found, &mut inner_rest, errors);

@@ -10,7 +10,6 @@ use crate::attr;
 use crate::errors::Errors;
 use crate::fallback;
 use crate::functions::{self, Target};
-use crate::item::Item;
 use crate::valid::{self, unraw};
 use crate::wrap::{Runtime, allowed_lints, at};
 
@@ -19,17 +18,13 @@ use crate::wrap::{Runtime, allowed_lints, at};
 pub(crate) fn thread_local_struct(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let options = attr::options(args, &mut errors);
-    let mut parsed = match syn::parse2::<Item>(item.clone()) {
-        Ok(parsed) => parsed,
+    let input = match Input::read(item.clone(), options, &mut errors) {
+        Ok(input) => input,
         Err(error) => {
             errors.push(fallback::not_an_adt(&item).unwrap_or(error));
-            return fallback::unparsed(&errors, item);
+            return fallback::with_errors(&errors, item);
         }
     };
-    let Some(fields) = parsed.fields.take() else {
-        return fallback::not_a_struct(errors, item, &parsed, &options);
-    };
-    let input = Input::new(parsed, fields, options, &mut errors);
     let findings = valid::check(&input, &mut errors);
     if errors.is_empty() {
         expand(&input)
@@ -119,7 +114,7 @@ fn default_impl(input: &Input, runtime: &Runtime) -> TokenStream {
             // A function of another signature is a type error at the user's path, "expected"
             // because of the `init` keyword.
             let expected = quote_spanned!(at(init.keyword.span())=> fn() -> Self);
-            let path = &init.path;
+            let path = &init.path.tokens;
             quote! {
                 let #function: #expected = #path;
                 #function()

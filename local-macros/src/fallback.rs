@@ -6,16 +6,14 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
 use syn::Ident;
 
-use crate::ast::Input;
-use crate::attr::Options;
+use crate::ast::{Generics, Input};
 use crate::errors::Errors;
 use crate::functions::{self, Target};
-use crate::item::{Generics, Item};
-use crate::valid::Findings;
+use crate::valid::{Findings, NOT_A_STRUCT};
 use crate::wrap::{Runtime, allowed_lints};
 
-/// A struct with errors: the struct (without `#[init(..)]`), its `Default` and its
-/// functions, as stubs.
+/// An item with errors: the item (without `#[init(..)]`), and stubs of the struct's
+/// `Default` and functions, which code may already call, on an enum or a union too.
 pub(crate) fn expand(input: &Input, findings: &Findings, errors: &Errors) -> TokenStream {
     let item = &input.item;
     let runtime = Runtime::new(input.options.krate.as_ref());
@@ -32,8 +30,9 @@ pub(crate) fn expand(input: &Input, findings: &Findings, errors: &Errors) -> Tok
         },
         true,
     );
-    // `Default` needs `Self: Sized`; a derived one is already there.
-    let default = if findings.derives_default || findings.unsized_field {
+    // `Default` needs `Self: Sized`; a derived one is already there, and an enum may
+    // derive one.
+    let default = if findings.derives_default || findings.unsized_field || !input.is_struct() {
         TokenStream::new()
     } else {
         default_stub(&input.ident, &input.generics)
@@ -41,41 +40,6 @@ pub(crate) fn expand(input: &Input, findings: &Findings, errors: &Errors) -> Tok
     let stubs = runtime.wrap_in_const(&input.carried, quote!(#default #functions));
     with_errors(errors, quote!(#item #stubs))
 }
-
-/// An enum or a union: the item as written, and stubs of the functions code may already
-/// call on it.
-pub(crate) fn not_a_struct(
-    mut errors: Errors,
-    item: TokenStream,
-    parsed: &Item,
-    options: &Options,
-) -> TokenStream {
-    errors.push(syn::Error::new(parsed.keyword.span(), NOT_A_STRUCT));
-    let runtime = Runtime::new(options.krate.as_ref());
-    let functions = functions::render(
-        &Target {
-            ident: &parsed.ident,
-            generics: &parsed.generics,
-            vis: &parsed.vis.tokens,
-            fields: &[],
-            clashes: &[],
-            packed: false,
-            unsized_field: false,
-            runtime: &runtime,
-        },
-        true,
-    );
-    let stubs = runtime.wrap_in_const(&[], functions);
-    with_errors(&errors, quote!(#item #stubs))
-}
-
-/// An item that is not a struct, enum or union, or does not parse: the tokens as written.
-pub(crate) fn unparsed(errors: &Errors, item: TokenStream) -> TokenStream {
-    with_errors(errors, item)
-}
-
-const NOT_A_STRUCT: &str =
-    "`#[thread_local_struct]` goes on a struct: each thread gets its own value of the struct";
 
 /// Keywords that start an item other than a struct, enum or union.
 const ITEM_KEYWORDS: &[&str] = &[
@@ -122,7 +86,7 @@ pub(crate) fn not_an_adt(item: &TokenStream) -> Option<syn::Error> {
 fn default_stub(ident: &Ident, generics: &Generics) -> TokenStream {
     let impl_generics = generics.impl_generics();
     let type_generics = generics.type_generics();
-    let where_clause = generics.where_clause();
+    let where_clause = &generics.where_clause;
     let allowed = allowed_lints();
     quote_spanned! {Span::mixed_site()=>
         #[automatically_derived]
@@ -135,7 +99,8 @@ fn default_stub(ident: &Ident, generics: &Generics) -> TokenStream {
     }
 }
 
-fn with_errors(errors: &Errors, tokens: TokenStream) -> TokenStream {
+/// The errors, and the tokens: the item as written, for an item that was not read.
+pub(crate) fn with_errors(errors: &Errors, tokens: TokenStream) -> TokenStream {
     let mut output = errors.to_compile_error();
     output.extend(tokens);
     output

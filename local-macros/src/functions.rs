@@ -6,8 +6,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
-use crate::ast::Field;
-use crate::item::Generics;
+use crate::ast::{Field, Generics};
 use crate::valid::{accessible, unraw};
 use crate::wrap::{Runtime, allowed_lints, at};
 
@@ -67,7 +66,7 @@ pub(crate) fn render(target: &Target<'_>, stubs: bool) -> TokenStream {
     let ident = target.ident;
     let impl_generics = target.generics.impl_generics();
     let type_generics = target.generics.type_generics();
-    let where_clause = target.generics.where_clause();
+    let where_clause = &target.generics.where_clause;
     let allowed = allowed_lints();
     quote_spanned! {Span::mixed_site()=>
         #[automatically_derived]

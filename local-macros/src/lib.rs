@@ -1,10 +1,10 @@
 //! The `#[thread_local_struct]` attribute of the [`local`](https://docs.rs/local) crate.
-//! Use it through `local`, which documents it; this crate only wires the stages: `item`,
-//! `attr` and `ast` read the input (`grammar` reads the parts of Rust's syntax inside it,
-//! `written` keeps the tokens of what is written back),
-//! `valid` checks it, `expand` writes the output (`functions` describes the generated
-//! functions, `wrap` the block around them), and `fallback` writes the stubs that keep one
-//! mistake to one error.
+//! Use it through `local`, which documents it; this crate only wires the stages: `ast`
+//! reads the input into one model (`tokens` reads attributes, visibilities and the run of
+//! tokens that is a type, `attr` the attribute's options and `#[init(..)]`), `valid`
+//! checks it, `expand` writes the output (`functions` describes the generated functions,
+//! `wrap` the block around them), and `fallback` writes the stubs that keep one mistake to
+//! one error.
 #![forbid(unsafe_code)]
 
 mod ast;
@@ -13,14 +13,12 @@ mod errors;
 mod expand;
 mod fallback;
 mod functions;
-mod grammar;
-mod item;
 mod symbol;
 #[cfg(test)]
 mod tests;
+mod tokens;
 mod valid;
 mod wrap;
-mod written;
 
 use proc_macro::TokenStream;
 

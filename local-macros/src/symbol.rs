@@ -1,10 +1,8 @@
 //! The names the attribute reads in its input, written once.
 
-use std::fmt;
-
 use syn::Ident;
 
-use crate::grammar::Path;
+use crate::tokens::Path;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Symbol(&'static str);
@@ -46,18 +44,6 @@ impl PartialEq<Symbol> for &Ident {
 
 impl PartialEq<Symbol> for Path {
     fn eq(&self, symbol: &Symbol) -> bool {
-        self.is_ident(symbol.0)
-    }
-}
-
-impl PartialEq<Symbol> for &Path {
-    fn eq(&self, symbol: &Symbol) -> bool {
-        self.is_ident(symbol.0)
-    }
-}
-
-impl fmt::Display for Symbol {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.0)
+        self.get_ident().is_some_and(|ident| ident == symbol.0)
     }
 }

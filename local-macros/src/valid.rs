@@ -1,15 +1,14 @@
 //! The rules an input must follow: one `check_*` per rule, each broken rule reported at
 //! the user's tokens.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::Parser;
 
-use crate::ast::{Field, Input};
-use crate::attr::{Form, nested_meta};
+use crate::ast::{Field, Input, ParamKind};
+use crate::attr::nested_meta;
 use crate::errors::{Error, Errors};
-use crate::grammar::{Arguments, Path, Type};
-use crate::item::ParamKind;
 use crate::symbol::{DEFAULT_FN, DEFAULT_TRAIT, DERIVE};
+use crate::tokens::{Form, Path};
 
 /// Names of the functions generated on every thread-local struct; a field cannot take one,
 /// since its getter would have the same name. `default` would shadow `Default::default`.
@@ -40,7 +39,15 @@ pub(crate) struct Findings {
     pub unsized_field: bool,
 }
 
+pub(crate) const NOT_A_STRUCT: &str =
+    "`#[thread_local_struct]` goes on a struct: each thread gets its own value of the struct";
+
 pub(crate) fn check(input: &Input, errors: &mut Errors) -> Findings {
+    if !input.is_struct() {
+        // Nothing else is read of an enum or a union.
+        errors.push(syn::Error::new(input.keyword.span(), NOT_A_STRUCT));
+        return Findings::default();
+    }
     let mut findings = Findings {
         clashes: vec![false; input.fields.len()],
         ..Findings::default()
@@ -82,11 +89,9 @@ fn check_generics(input: &Input, errors: &mut Errors) {
 }
 
 fn check_where_clause(input: &Input, errors: &mut Errors) {
-    if input.generics.has_where_clause() {
-        // Underlined as the clause is written back, which leaves out a bare `where` as syn
-        // did: the error about one is at the attribute.
+    if !input.generics.where_clause.is_empty() {
         errors.push(Error::spanned(
-            input.generics.where_clause(),
+            &input.generics.where_clause,
             "a thread-local struct cannot have a `where` clause: it has no parameters to bound",
         ));
     }
@@ -140,25 +145,23 @@ fn check_init_fn_not_default(input: &Input, errors: &mut Errors) {
     let Some(init) = &input.options.init else {
         return;
     };
-    let path = &init.path.node;
+    let path = &init.path;
     let segments = &path.path.segments;
     let Some(last) = segments.last() else {
         return;
     };
-    if last.ident != DEFAULT_FN {
+    if *last != DEFAULT_FN {
         return;
     }
-    let names_self = |ty: &Type| match ty {
-        Type::Infer => true,
-        Type::Path(ty) => {
-            ty.qself.is_none()
-                && (ty.path.is_ident("Self")
-                    || ty
-                        .path
-                        .get_ident()
-                        .is_some_and(|ident| *ident == input.ident))
+    // `Self`, the struct's name, or `_`, alone.
+    let names_self = |ty: &TokenStream| {
+        let mut trees = ty.clone().into_iter();
+        match (trees.next(), trees.next()) {
+            (Some(TokenTree::Ident(ident)), None) => {
+                ident == "Self" || ident == "_" || ident == input.ident
+            }
+            _ => false,
         }
-        _ => false,
     };
     let recursive = match &path.qself {
         // `<Self as Default>::default`, `<Session>::default`.
@@ -167,20 +170,20 @@ fn check_init_fn_not_default(input: &Input, errors: &mut Errors) {
                 && (qself.position == 0
                     || segments
                         .get(qself.position - 1)
-                        .is_some_and(|segment| segment.ident == DEFAULT_TRAIT))
+                        .is_some_and(|segment| *segment == DEFAULT_TRAIT))
         }
         // `Default::default`, `::core::default::Default::default`, `Self::default`,
         // `Session::default`.
         None => {
             segments.len() >= 2 && {
-                let owner = &segments[segments.len() - 2].ident;
+                let owner = &segments[segments.len() - 2];
                 owner == DEFAULT_TRAIT || owner == "Self" || *owner == input.ident
             }
         }
     };
     if recursive {
         errors.push(Error::spanned(
-            &init.path,
+            &init.path.tokens,
             format_args!(
                 "`init` would call itself: `#[thread_local_struct]` implements `Default` for \
                  `{ident}` by calling `init`; name a function that builds the value, such as \
@@ -204,7 +207,7 @@ fn check_inherit_with_per_thread(input: &Input, errors: &mut Errors) {
 fn check_applied_once(input: &Input, errors: &mut Errors) {
     for attr in &input.repeated {
         errors.push(Error::spanned(
-            attr,
+            &attr.tokens,
             "`#[thread_local_struct]` is applied twice: remove this one",
         ));
     }
@@ -213,12 +216,8 @@ fn check_applied_once(input: &Input, errors: &mut Errors) {
 /// Returns whether `Default` is derived.
 fn check_no_derived_default(input: &Input, errors: &mut Errors) -> bool {
     let mut derived = false;
-    for attr in input
-        .attrs
-        .iter()
-        .filter(|attr| attr.node.meta.path == DERIVE)
-    {
-        let Form::List { tokens, .. } = &attr.node.meta.form else {
+    for attr in input.attrs.iter().filter(|attr| attr.meta.path == DERIVE) {
+        let Form::List { tokens, .. } = &attr.meta.form else {
             continue;
         };
         // A derive list that does not parse is the compiler's to report; the paths read
@@ -229,7 +228,7 @@ fn check_no_derived_default(input: &Input, errors: &mut Errors) -> bool {
                     .path
                     .segments
                     .last()
-                    .is_some_and(|last| last.ident == DEFAULT_TRAIT)
+                    .is_some_and(|last| *last == DEFAULT_TRAIT)
                 {
                     derived = true;
                     let (start, end) = derived_path_ends(&meta.path);
@@ -251,7 +250,7 @@ fn check_no_derived_default(input: &Input, errors: &mut Errors) -> bool {
 /// The first and the last token of a path in a derive list: `::` or its first name, and its
 /// last name (such paths have no generic arguments).
 fn derived_path_ends(path: &Path) -> (Span, Span) {
-    let names = || path.segments.iter().map(|segment| segment.ident.span());
+    let names = || path.segments.iter().map(syn::Ident::span);
     let start = match path.leading_colon {
         Some(colon) => colon,
         None => names().next().unwrap_or_else(Span::call_site),
@@ -275,27 +274,6 @@ fn check_sized_fields(input: &Input, errors: &mut Errors) -> bool {
         }
     }
     found
-}
-
-/// Unsized as written: `[T]`, `str`, `dyn Trait`.
-pub(crate) fn is_unsized(ty: &Type) -> bool {
-    match ty {
-        Type::Slice | Type::TraitObject { .. } => true,
-        Type::Paren(inner) | Type::Group(inner) => is_unsized(inner),
-        Type::Path(path) => {
-            let segments = &path.path.segments;
-            path.qself.is_none()
-                && segments.last().is_some_and(|last| {
-                    last.ident == "str"
-                        && last.arguments == Arguments::None
-                        && (segments.len() == 1
-                            || segments
-                                .get(segments.len() - 2)
-                                .is_some_and(|owner| owner.ident == "primitive"))
-                })
-        }
-        Type::Infer | Type::Other => false,
-    }
 }
 
 /// A field named like a generated function, or like another field's setter.

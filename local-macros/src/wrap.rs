@@ -6,17 +6,16 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote_spanned;
 use syn::Ident;
 
-use crate::grammar::Path;
-use crate::written::Written;
+use crate::attr::QPath;
 
 /// How generated code reaches the runtime: every path into `__private` is made here.
 pub(crate) struct Runtime<'a> {
     /// `crate = path`, or `None` for `::local`.
-    krate: Option<&'a Written<Path>>,
+    krate: Option<&'a QPath>,
 }
 
 impl<'a> Runtime<'a> {
-    pub(crate) fn new(krate: Option<&'a Written<Path>>) -> Self {
+    pub(crate) fn new(krate: Option<&'a QPath>) -> Self {
         Runtime { krate }
     }
 
@@ -40,12 +39,13 @@ impl<'a> Runtime<'a> {
         let import = match &self.krate {
             Some(path) => {
                 let crate_name = path
-                    .node
+                    .path
                     .segments
                     .first()
-                    .map_or_else(Span::call_site, |first| first.ident.span());
+                    .map_or_else(Span::call_site, Ident::span);
                 let span = at(crate_name);
                 let alias = Self::alias(span);
+                let path = &path.tokens;
                 quote_spanned!(span=> use #path as #alias;)
             }
             None => {

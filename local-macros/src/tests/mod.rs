@@ -24,13 +24,13 @@ use crate::expand::thread_local_struct;
 
 mod expansion;
 mod generate;
-mod grammar;
 mod harness;
 mod init;
 mod items;
 mod options;
 mod oracle;
 mod snapshot;
+mod tokens;
 mod variants;
 
 use harness::{feed, run, shorten};
