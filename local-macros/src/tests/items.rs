@@ -274,6 +274,37 @@ pub(super) fn struct_cases() -> Vec<Case> {
         case("", "struct S { a: m!() }", Valid),
         case("", "struct S { a: <u8 as Tr>::Assoc }", Valid),
         case("", "struct S { a: for<'a> fn(&'a u8) }", Valid),
+        // Types as rustc accepts them, whatever their expressions: kept as written.
+        case(
+            "",
+            "struct S { a: [u8; { let kib = 4; kib * 1024 }], b: [u8; kib(1)] }",
+            Valid,
+        ),
+        case(
+            "",
+            "struct S { a: for<'a> fn(&'a str) -> &'a str, b: Box<dyn Fn() -> u8 + Send + 'static> }",
+            Valid,
+        ),
+        case(
+            "",
+            "struct S { a: <Vec<u8> as IntoIterator>::IntoIter, b: m!(u8, u16), c: ((u8, (u16, u32)), ()) }",
+            Valid,
+        ),
+        case(
+            "",
+            "struct S { a: &'static [&'static str], b: Array<{ 2 + 2 }, 3>, c: HashMap<u8, fn(u8) -> Vec<u8>> }",
+            Valid,
+        ),
+        case(
+            "",
+            "struct S(pub <Vec<u8> as IntoIterator>::IntoIter, [u8; { 1 + 1 }]);",
+            Valid,
+        ),
+        // Unsized as written: one error at the field.
+        case("", "struct S { a: [u8] }", Invalid),
+        case("", "struct S { a: u8, b: dyn Fn() -> u8 + Send }", Invalid),
+        case("", "struct S { a: (dyn Trait<A, B>) }", Invalid),
+        case("", "struct S(::core::primitive::str);", Invalid),
         // Many fields, many errors.
         case("", format!("struct S {{ {many_fields} }}"), Valid),
         case(

@@ -36,6 +36,11 @@ pub(super) fn valid_sources() -> Vec<(&'static str, &'static str)> {
             "per_thread",
             "struct Unicode { été: [u8; 4], #[init({ let v = vec![1, 2]; v })] v: Vec<i32>, }",
         ),
+        (
+            "",
+            "struct Types { a: [u8; { let n = 2; n * 8 }], #[init(first)] b: for<'a> fn(&'a str) \
+             -> &'a str, c: <Vec<u8> as IntoIterator>::IntoIter, d: HashMap<u8, fn(u8) -> u8> }",
+        ),
     ]
 }
 
