@@ -1,4 +1,4 @@
-use std::any::type_name;
+use std::any::{Any, type_name};
 use std::error::Error;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -114,22 +114,26 @@ pub(crate) fn or_fail<T, R>(result: Result<R, AccessError>) -> R {
     }
 }
 
-/// Calls `f` on each item; one that panics does not stop the others, and the first panic
-/// is resumed after the last item.
-pub(crate) fn each<I: IntoIterator>(items: I, mut f: impl FnMut(I::Item)) {
+/// Calls `f` on each item; one that panics does not stop the others. Returns the first
+/// panic, for the caller to resume once it is done.
+#[must_use]
+pub(crate) fn each<I: IntoIterator>(
+    items: I,
+    mut f: impl FnMut(I::Item),
+) -> Option<Box<dyn Any + Send>> {
     let mut panic = None;
     for item in items {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| f(item))) {
             panic.get_or_insert(payload);
         }
     }
-    if let Some(payload) = panic {
-        resume_unwind(payload);
-    }
+    panic
 }
 
 /// Drops each value; one whose destructor panics does not stop the others, and the first
 /// panic is resumed after the last value is dropped.
 pub(crate) fn drop_each<I: IntoIterator>(values: I) {
-    each(values, drop);
+    if let Some(payload) = each(values, drop) {
+        resume_unwind(payload);
+    }
 }

@@ -2,10 +2,9 @@ use std::fmt;
 use std::iter::FusedIterator;
 use std::marker::PhantomData;
 
-use crate::ThreadLocal;
 use crate::table::{Cursor, Table};
 
-/// The iterator of [`ThreadLocal::iter_mut`]: every value the instance holds for threads.
+/// The iterator of [`ThreadLocal::iter_mut`](crate::ThreadLocal::iter_mut): every value the instance holds for threads.
 ///
 /// # Examples
 ///
@@ -58,16 +57,7 @@ impl<T> fmt::Debug for IterMut<'_, T> {
     }
 }
 
-impl<'a, T, F> IntoIterator for &'a mut ThreadLocal<T, F> {
-    type Item = &'a mut T;
-    type IntoIter = IterMut<'a, T>;
-
-    fn into_iter(self) -> IterMut<'a, T> {
-        self.iter_mut()
-    }
-}
-
-/// The iterator of [`ThreadLocal`]'s `into_iter`: every value it held for threads, live
+/// The iterator of [`ThreadLocal`](crate::ThreadLocal)'s `into_iter`: every value it held for threads, live
 /// threads' and retained ones, in unspecified order.
 ///
 /// # Examples
@@ -85,6 +75,15 @@ pub struct IntoIter<T> {
     values: std::vec::IntoIter<T>,
 }
 
+impl<T> IntoIter<T> {
+    /// Over `values`, taken out of an instance.
+    pub(crate) fn new(values: Vec<T>) -> Self {
+        IntoIter {
+            values: values.into_iter(),
+        }
+    }
+}
+
 impl<T> Iterator for IntoIter<T> {
     type Item = T;
 
@@ -99,27 +98,3 @@ impl<T> Iterator for IntoIter<T> {
 
 impl<T> ExactSizeIterator for IntoIter<T> {}
 impl<T> FusedIterator for IntoIter<T> {}
-
-impl<T, F> IntoIterator for ThreadLocal<T, F> {
-    type Item = T;
-    type IntoIter = IntoIter<T>;
-
-    /// # Examples
-    ///
-    /// ```
-    /// use local_core::ThreadLocal;
-    /// use std::thread;
-    ///
-    /// let totals = ThreadLocal::<u32>::new().retain_on_exit();
-    /// thread::scope(|s| {
-    ///     s.spawn(|| totals.set(2));
-    ///     s.spawn(|| totals.set(3));
-    /// });
-    /// assert_eq!(totals.into_iter().sum::<u32>(), 5);
-    /// ```
-    fn into_iter(self) -> IntoIter<T> {
-        IntoIter {
-            values: self.drain().into_iter(),
-        }
-    }
-}

@@ -245,7 +245,7 @@ impl<T, F> SharedThreadLocal<T, F> {
         match entry.owner.get() {
             Owner::Joined => {}
             Owner::Unjoined => {
-                let member = (self.member)(self.table.share(table));
+                let member = (self.member)(self.table.share());
                 thread::join(member, false)?;
                 entry.owner.set(Owner::Joined);
             }

@@ -190,11 +190,13 @@ impl<X> TableCell<X> {
         self.get().expect("a table is installed")
     }
 
-    /// Another reference to the table, for a thread's list of members.
-    pub(crate) fn share(&self, table: &X) -> Arc<X> {
-        debug_assert!(ptr::eq(self.table.load(Ordering::Relaxed), table));
-        // SAFETY: `table` is the instance's own, from `Arc::into_raw`, alive while `&self`
-        // is: one more count, taken back by the `Arc` made from it.
+    /// Another reference to the table, once made, for a thread's list of members.
+    pub(crate) fn share(&self) -> Arc<X> {
+        let table = self.table.load(Ordering::Acquire);
+        assert!(!table.is_null(), "the table is made before it is shared");
+        // SAFETY: the instance's own `Arc`, from `Arc::into_raw`, alive while `&self` is:
+        // one more count, taken back by the `Arc` made from it. (The pointer, not a
+        // reference to the table, which would not cover the counts before it.)
         unsafe {
             Arc::increment_strong_count(table);
             Arc::from_raw(table)

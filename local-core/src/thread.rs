@@ -24,12 +24,13 @@
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::AccessError;
+use crate::error::each;
 use crate::frame::Values;
 
 /// Buckets per instance: enough for every index below [`MAX_INDEX`].
@@ -425,15 +426,12 @@ impl Drop for ThreadState {
             if members.is_empty() {
                 break;
             }
-            for joined in members.into_iter().rev() {
-                match panic::catch_unwind(AssertUnwindSafe(|| joined.member.destroy(index))) {
-                    Ok(done) => borrowed |= !done,
-                    Err(payload) => {
-                        panic.get_or_insert(payload);
-                    }
-                }
-                destroyed.push(joined);
-            }
+            let panicked = each(members.into_iter().rev(), |joined| {
+                // Kept for `forget` before the value's destructor runs, which may panic.
+                destroyed.push(joined.member);
+                borrowed |= !destroyed.last().is_some_and(|member| member.destroy(index));
+            });
+            panic = panic.or(panicked);
         }
 
         // The thread holds no more values: accesses from here on are `Destroyed`.
@@ -443,8 +441,8 @@ impl Drop for ThreadState {
         });
         // A value left borrowed is still under this index: the index is never reused.
         if !borrowed {
-            for joined in &destroyed {
-                joined.member.forget(index);
+            for member in &destroyed {
+                member.forget(index);
             }
             indices().free.push(Reverse(index));
         }

@@ -8,7 +8,7 @@ use crate::binding::Scoped;
 use crate::entry::Entry;
 use crate::error::drop_each;
 use crate::frame::Values;
-use crate::iter::IterMut;
+use crate::iter::{IntoIter, IterMut};
 use crate::table::{Table, TableCell};
 use crate::thread::{self, Member};
 
@@ -373,7 +373,7 @@ impl<T, F> Local for &ThreadLocal<T, F> {
         thread::with_frame(|frame| match frame {
             None => {
                 let thread = table.owner_entry(thread::position()?, || {
-                    let member = (self.ops.member)(self.table.share(table));
+                    let member = (self.ops.member)(self.table.share());
                     thread::join(member, table.inherit.is_some())
                 })?;
                 f(&thread.entry)
@@ -751,6 +751,37 @@ impl<T, F> ThreadLocal<T, F> {
             .get()
             .map(|table| table.drain())
             .unwrap_or_default()
+    }
+}
+
+impl<'a, T, F> IntoIterator for &'a mut ThreadLocal<T, F> {
+    type Item = &'a mut T;
+    type IntoIter = IterMut<'a, T>;
+
+    fn into_iter(self) -> IterMut<'a, T> {
+        self.iter_mut()
+    }
+}
+
+impl<T, F> IntoIterator for ThreadLocal<T, F> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::ThreadLocal;
+    /// use std::thread;
+    ///
+    /// let totals = ThreadLocal::<u32>::new().retain_on_exit();
+    /// thread::scope(|s| {
+    ///     s.spawn(|| totals.set(2));
+    ///     s.spawn(|| totals.set(3));
+    /// });
+    /// assert_eq!(totals.into_iter().sum::<u32>(), 5);
+    /// ```
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter::new(self.drain())
     }
 }
 
