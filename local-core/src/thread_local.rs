@@ -54,7 +54,7 @@ use crate::thread::{self, Member};
 /// # Memory
 ///
 /// An instance allocates nothing until its first touch. Then it allocates its table (about
-/// 1.7 KiB), and each thread's entry comes in a bucket of doubling size, allocated by the
+/// 600 bytes), and each thread's entry comes in a bucket of doubling size, allocated by the
 /// first thread that needs one (the `thread_local` crate's layout). Each entry is padded to
 /// its own 128 bytes, so that threads writing their own values never share a cache line.
 /// A thread's index, and so its entry, is reused by later threads once it exits. The table

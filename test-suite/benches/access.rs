@@ -402,6 +402,29 @@ fn separate_calls(c: &mut Criterion) {
     group.finish();
 }
 
+/// The same accesses inside a frame, each in a function of its own that is never inlined:
+/// the access as code outside a hot loop makes it, against the same call outside.
+fn frame_separate_calls(c: &mut Criterion) {
+    let mut group = c.benchmark_group("frame_separate_call");
+    let local = ThreadLocal::<u64>::new();
+    let mut ctx = Context::new();
+    ctx.run(|| (ours_attribute_call(), ours_thread_local_call(&local)));
+    group.bench_function("attribute_in_context", |b| {
+        ctx.run(|| b.iter(ours_attribute_call))
+    });
+    group.bench_function("attribute_in_scope", |b| {
+        local::scope(|| b.iter(ours_attribute_call))
+    });
+    group.bench_function("attribute_outside", |b| b.iter(ours_attribute_call));
+    group.bench_function("thread_local_in_context", |b| {
+        ctx.run(|| b.iter(|| ours_thread_local_call(black_box(&local))))
+    });
+    group.bench_function("thread_local_outside", |b| {
+        b.iter(|| ours_thread_local_call(black_box(&local)))
+    });
+    group.finish();
+}
+
 fn context_thread_local(c: &mut Criterion) {
     let mut group = c.benchmark_group("context_thread_local");
     let local = ThreadLocal::<u64>::new();
@@ -554,7 +577,7 @@ criterion_group! {
     name = access;
     config = config();
     targets = attribute_with_mut, thread_local_with_mut, separate_calls, locked_map, context,
-        context_thread_local, context_enter_leave, context_lifecycle, bind, live_reads,
+        context_thread_local, frame_separate_calls, context_enter_leave, context_lifecycle, bind, live_reads,
         stack_first_touch, first_touch_groups
 }
 criterion_main!(access);

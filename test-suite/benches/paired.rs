@@ -37,7 +37,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, O
 use std::thread;
 use std::time::Instant;
 
-use local::{SharedThreadLocal, ThreadLocal};
+use local::{Context, SharedThreadLocal, ThreadLocal};
 
 mod ops;
 use ops::*;
@@ -67,7 +67,7 @@ fn time(op: &impl Fn() -> u64, n: u64) -> f64 {
 /// Operations per batch, for batches of about `nanos`: from the fastest of 50 warm-up
 /// measurements of `per_op` (the fastest, so that one interrupted warm-up does not shrink
 /// the batch).
-fn batch_len(nanos: f64, per_op: impl Fn() -> f64) -> u64 {
+fn batch_len(nanos: f64, mut per_op: impl FnMut() -> f64) -> u64 {
     let fastest = (0..50).map(|_| per_op()).fold(f64::INFINITY, f64::min);
     ((nanos / fastest.max(0.1)) as u64).max(100)
 }
@@ -78,22 +78,46 @@ fn median(sorted: &[f64]) -> f64 {
 
 /// Measures `ours` against `peer` in interleaved rounds, prints the figures and writes them
 /// to `target/paired/<group>.json`.
+/// As [`pair`], with both sides the same operation, `op`: ours timed inside a frame that
+/// `frame` enters once per batch (a context or a scope), the peer outside any.
+fn pair_in_frame(
+    rounds: usize,
+    group: &str,
+    mut frame: impl FnMut(&mut dyn FnMut()),
+    op: impl Fn() -> u64,
+) {
+    let inside = |n: u64| {
+        let mut nanos = 0.0;
+        frame(&mut || nanos = time(&op, n));
+        nanos
+    };
+    pair_timed(rounds, group, inside, |n| time(&op, n));
+}
+
 fn pair(rounds: usize, group: &str, ours: impl Fn() -> u64, peer: impl Fn() -> u64) {
+    pair_timed(rounds, group, |n| time(&ours, n), |n| time(&peer, n));
+}
+
+/// The rounds of a pair, each side given as the time of a batch of `n`.
+fn pair_timed(
+    rounds: usize,
+    group: &str,
+    mut ours: impl FnMut(u64) -> f64,
+    mut peer: impl FnMut(u64) -> f64,
+) {
     // Warm up both, and size the batch from the slower of the two.
-    let n = batch_len(BATCH_NANOS, || {
-        time(&ours, 10_000).max(time(&peer, 10_000)) / 10_000.0
-    });
+    let n = batch_len(BATCH_NANOS, || ours(10_000).max(peer(10_000)) / 10_000.0);
 
     let mut ratios = Vec::with_capacity(rounds);
     let mut ours_ns = Vec::with_capacity(rounds);
     let mut peer_ns = Vec::with_capacity(rounds);
     for round in 0..rounds {
         let (a, b) = if round % 2 == 0 {
-            let a = time(&ours, n);
-            (a, time(&peer, n))
+            let a = ours(n);
+            (a, peer(n))
         } else {
-            let b = time(&peer, n);
-            (time(&ours, n), b)
+            let b = peer(n);
+            (ours(n), b)
         };
         ratios.push(a / b);
         ours_ns.push(a / n as f64);
@@ -265,6 +289,28 @@ fn main() {
         "bind_thread_local",
         || bind_thread_local(black_box(&local)),
         tokio,
+    );
+
+    // An access inside a frame against the same access outside, each a call of its own.
+    let mut context = Context::new();
+    pair_in_frame(
+        rounds,
+        "frame_attribute_in_context",
+        |batch| context.run(batch),
+        ours_attribute_call,
+    );
+    pair_in_frame(
+        rounds,
+        "frame_attribute_in_scope",
+        |batch| local::scope(batch),
+        ours_attribute_call,
+    );
+    let mut context = Context::new();
+    pair_in_frame(
+        rounds,
+        "frame_thread_local_in_context",
+        |batch| context.run(batch),
+        || ours_thread_local_call(black_box(&local)),
     );
 
     pair_threads(threads_rounds, "threads_std", std_thread_local);
