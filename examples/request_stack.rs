@@ -15,7 +15,7 @@
 //!
 //! A pooled worker serves one request after another, so anything a request leaves in a
 //! thread-local would be seen by the next request on that thread. Here every job runs
-//! inside `local::scope(|| ..)`: the stack and the `Session` start fresh for each request,
+//! inside `local::fresh(|| ..)`: the stack and the `Session` start fresh for each request,
 //! and what a request stores is dropped when it ends, even though two workers share six
 //! requests.
 //!
@@ -35,7 +35,7 @@ struct Request {
     path: String,
 }
 
-/// Flask's `_request_ctx_stack`: one stack per thread (and per scope).
+/// Flask's `_request_ctx_stack`: one stack per thread (and per `fresh` frame).
 static STACK: LocalStack<Request> = LocalStack::new();
 
 /// What a handler keeps while it serves a request.
@@ -79,7 +79,7 @@ fn dispatch() -> String {
     }
 }
 
-/// What a request found in the locals before it pushed its context: nothing, in a scope.
+/// What a request found in the locals before it pushed its context: nothing, in a fresh frame.
 fn carried_over() -> String {
     let (user, handled, depth) = (Session::user(), Session::handled(), STACK.len());
     if user.is_none() && handled == 0 && depth == 0 {
@@ -98,7 +98,7 @@ fn worker(requests: &Mutex<Receiver<Request>>) {
         let Ok(request) = requests.lock().expect("a worker panicked").recv() else {
             break;
         };
-        local::scope(|| {
+        local::fresh(|| {
             let carried = carried_over();
             let number = request.number;
             let _context = STACK.push_scoped(request);

@@ -18,6 +18,7 @@ fn main() {
     no_inheritance();
     accumulators();
     contexts();
+    children();
     misuse();
 }
 
@@ -216,19 +217,19 @@ fn accumulators() {
 
 fn contexts() {
     section("Contexts: fresh values for a job, resumable ones for a greenlet");
-    // `local::scope` gives every local, attribute struct or `ThreadLocal`, a fresh value,
+    // `local::fresh` gives every local, attribute struct or `ThreadLocal`, a fresh value,
     // drops it at the end, and puts the outer one back: a pooled worker's job starts clean.
     Session::set_value(42);
     let drops_before = SESSION_DROPS.load(Ordering::SeqCst);
-    local::scope(|| {
+    local::fresh(|| {
         println!(
-            "   in scope: Session::value() = {} (fresh)",
+            "   in local::fresh: Session::value() = {} (fresh)",
             Session::value()
         );
         Session::set_value(1);
     });
     println!(
-        "   after the scope: Session::value() = {}; the scope's Sessions dropped: {}",
+        "   after it: Session::value() = {}; its Sessions dropped: {}",
         Session::value(),
         SESSION_DROPS.load(Ordering::SeqCst) - drops_before
     );
@@ -247,6 +248,34 @@ fn contexts() {
             test.get()
         );
     }
+}
+
+/// The user a request runs as: declared `inherit`, so a child starts from a clone of it.
+#[thread_local_struct(inherit)]
+#[derive(Clone)]
+struct User {
+    #[init(String::from("anonymous"))]
+    name: String,
+}
+
+/// The request's scratch buffer: not declared `inherit`, so a child starts from a fresh one.
+#[thread_local_struct]
+struct Scratch {
+    bytes: Vec<u8>,
+}
+
+fn children() {
+    section("A child starts from clones of what is declared `inherit`, and fresh for the rest");
+    // Inheriting clones, and Rust clones only when asked: a struct (or a `ThreadLocal`, a
+    // `LocalStack`) opts in with `inherit`; the others start fresh in the child.
+    User::set_name("ada".into());
+    Scratch::set_bytes(vec![1, 2, 3]);
+    let child = thread::spawn(local::inherit_locals(|| (User::name(), Scratch::bytes())));
+    let (name, bytes) = child.join().unwrap();
+    println!("   a child spawned with local::inherit_locals: User::name() = {name:?} (inherited),");
+    println!("   Scratch::bytes() = {bytes:?} (fresh: Scratch is not declared inherit)");
+    let plain = thread::spawn(User::name).join().unwrap();
+    println!("   a child spawned without it: User::name() = {plain:?} (every local fresh)");
 }
 
 fn misuse() {

@@ -35,10 +35,10 @@
 //! | one value of a struct per thread, declared once | [`#[thread_local_struct]`](thread_local_struct): `Session::with`, `with_mut`, per-field getters and setters |
 //! | any number of per-thread values, made at run time (`threading.local()` objects) | [`ThreadLocal<T>`](ThreadLocal) (a `static` too: `new` is `const`) |
 //! | other threads reading every thread's value while it runs (sharded counters) | [`SharedThreadLocal<T>`](SharedThreadLocal), read with [`read`](SharedThreadLocal::read) |
-//! | a pooled worker's job that starts clean | [`local::scope(\|\| job())`](scope) |
-//! | a resumable set of values (a greenlet), or an async task's own values | [`Context`], [`scope_async`], [`Context::wrap`] |
-//! | one value bound for one call or one future | `Session::scope(v, \|\| ..)`, `Session::scope_async(v, fut)`, [`ThreadLocal::scope`] |
-//! | a child thread or task that starts from the parent's values | [`Context::inherit`], [`fut.inherit_locals()`](InheritLocals), [`inherit_locals(f)`](inherit_locals) |
+//! | a pooled worker's job that starts clean | [`local::fresh(\|\| job())`](fresh) |
+//! | a resumable set of values (a greenlet), or an async task's own values | [`Context`], [`fresh_async`], [`Context::wrap`] |
+//! | one value bound for one call or one future | `Session::sync_scope(v, \|\| ..)`, `Session::scope(v, fut)`, [`ThreadLocal::sync_scope`], [`ThreadLocal::scope`] (tokio's names) |
+//! | a child thread or task that starts from the parent's values (of the locals declared `inherit`) | [`Context::inherit`], [`fut.inherit_locals()`](InheritLocals), [`inherit_locals(f)`](inherit_locals) |
 //! | Flask's request stack | [`LocalStack<T>`](LocalStack) |
 //!
 //! A struct with the attribute is `Default` (built by its initializer), so
@@ -51,15 +51,15 @@
 //!
 //! | use | for | values |
 //! |---|---|---|
-//! | `local::scope(\|\| job())` | a pooled worker's job: nothing carried from one job to the next | fresh inside; dropped when it returns; the outer ones are back |
+//! | `local::fresh(\|\| job())` | a pooled worker's job: nothing carried from one job to the next | fresh inside; dropped when it returns; the outer ones are back |
 //! | `Context::new()` + `ctx.run(\|\| ..)` | a resumable set of values, like a greenlet: switch between contexts on one thread | kept in the context between runs; dropped with it |
-//! | `local::scope_async(fut)`, `ctx.wrap(fut)` | an async task that moves between worker threads | every poll runs in the task's context |
-//! | `Context::inherit()` | a child thread or task that starts from the parent's values | clones of the `#[thread_local_struct(inherit)]` values |
+//! | `local::fresh_async(fut)`, `ctx.wrap(fut)` | an async task that moves between worker threads | every poll runs in the task's context |
+//! | `Context::inherit()` | a child thread or task that starts from the parent's values | clones of the values of the locals declared `inherit`; every other local fresh |
 //!
 //! Entering or leaving costs the same however many locals exist: two thread-local writes.
 //!
-//! **Values that are not `Send`.** A scope never leaves its thread, so it gives fresh values
-//! to every local. A `Context` (and so a task from `scope_async`) may move between threads,
+//! **Values that are not `Send`.** `fresh` never leaves its thread, so it gives fresh values
+//! to every local. A `Context` (and so a task from `fresh_async`) may move between threads,
 //! so it holds only `Send` values: `ThreadLocal<T>` requires `T: Send`, and touching inside a
 //! context a `#[thread_local_struct]` whose fields are not `Send` panics with a message that
 //! names it (`try_with` returns [`AccessError::NotSend`]). A struct declared
@@ -79,7 +79,7 @@
 //! gr2.run(|| Lc::set_test(2));
 //! assert_eq!((gr1.run(Lc::test), gr2.run(Lc::test), Lc::test()), (1, 2, 0));
 //!
-//! let fresh = local::scope(|| {
+//! let fresh = local::fresh(|| {
 //!     Lc::set_test(3);
 //!     Lc::test()
 //! });
@@ -88,10 +88,34 @@
 //!
 //! # Spawning with inherited locals
 //!
-//! One expression per way of running code elsewhere, whatever the executor: the clones of
-//! the inheritable locals (structs declared `#[thread_local_struct(inherit)]`, and
-//! `ThreadLocal`s and `LocalStack`s made with `.inherit()`) are taken on the spawning
-//! thread, and the child's changes never reach the parent.
+//! Only the locals declared `inherit` flow into a child: structs declared
+//! `#[thread_local_struct(inherit)]`, and `ThreadLocal`s and `LocalStack`s made with
+//! `.inherit()`. Every other local starts fresh in the child, from its initializer. It is
+//! opt-in, as Java's `InheritableThreadLocal` is, because inheriting clones, and Rust never
+//! clones on its own (Python's `contextvars` and .NET's `AsyncLocal` flow every value).
+//!
+//! ```
+//! use local::thread_local_struct;
+//!
+//! #[thread_local_struct(inherit)] // flows into children
+//! #[derive(Clone)]
+//! struct RequestId {
+//!     id: u64,
+//! }
+//!
+//! #[thread_local_struct] // does not: fresh in a child
+//! struct Scratch {
+//!     bytes: Vec<u8>,
+//! }
+//!
+//! RequestId::set_id(42);
+//! Scratch::set_bytes(vec![1, 2, 3]);
+//! let child = std::thread::spawn(local::inherit_locals(|| (RequestId::id(), Scratch::bytes())));
+//! assert_eq!(child.join().unwrap(), (42, vec![]));
+//! ```
+//!
+//! One expression per way of running code elsewhere, whatever the executor; the clones are
+//! taken on the spawning thread, and the child's changes never reach the parent.
 //!
 //! ```text
 //! tokio::spawn(async move { handle(request).await }.inherit_locals());
@@ -133,7 +157,7 @@
 //! | `tl.get_or(f)` → `&T` | `ThreadLocal::with_init(f)`, then `tl.with(\|v\| ..)` |
 //! | `tl.get_or_default()` | `ThreadLocal::new()`, then `tl.with(\|v\| ..)` |
 //! | `tl.get_or_try(f)?` | [`tl.try_init(f)?`](ThreadLocal::try_init), then `tl.with(\|v\| ..)` |
-//! | `tl.get()` → `Option<&T>` | [`tl.is_initialized()`](ThreadLocal::is_initialized), [`tl.try_with(\|v\| ..)`](ThreadLocal::try_with) |
+//! | `tl.get()` → `Option<&T>` | [`tl.with_existing(\|v: Option<&T>\| ..)`](ThreadLocal::with_existing): never initializes, one lookup (`try_with` would initialize) |
 //! | `ThreadLocal<RefCell<T>>` + `borrow_mut()` | [`tl.with_mut(\|v\| ..)`](ThreadLocal::with_mut): the borrow flag is built in |
 //! | `tl.iter()` (`T: Sync`), other threads' live values | [`SharedThreadLocal`]: `st.read().iter()` |
 //! | `tl.iter_mut()`, `tl.into_iter()`, `tl.clear()` | the same names, over live threads' values and retained ones |
@@ -143,7 +167,7 @@
 
 pub use local_core::{
     AccessError, Context, InheritLocals, IntoIter, IterMut, LocalStack, Popped, Read, ReadIter,
-    Scoped, SharedThreadLocal, ThreadLocal, Wrapped, inherit_locals, scope, scope_async,
+    Scoped, SharedThreadLocal, ThreadLocal, Wrapped, fresh, fresh_async, inherit_locals,
 };
 
 /// Gives every thread its own value of the struct, built on that thread by the struct's
@@ -223,8 +247,8 @@ pub use local_core::{
 /// | `S::replace(v) -> S` | replace it, initializing first if needed, and return the old one |
 /// | `S::take() -> Option<S>` | remove this thread's value; the next touch initializes again |
 /// | `S::is_initialized() -> bool` | does this thread hold a value? |
-/// | `S::scope(v, \|\| ..) -> R` | run the closure with this thread's (or context's) value bound to `v`, the previous one (or its absence) back afterwards, also on unwind: tokio's `sync_scope` |
-/// | `S::scope_async(v, future)` | a future that binds `v` during every poll of `future`: tokio's `scope` |
+/// | `S::sync_scope(v, \|\| ..) -> R` | run the closure with this thread's (or context's) value bound to `v`, the previous one (or its absence) back afterwards, also on unwind: tokio's `sync_scope` |
+/// | `S::scope(v, future)` | a future that binds `v` during every poll of `future`, and while it is dropped: tokio's `scope` |
 /// | `S::field() -> T`, `S::set_field(v)` | per named field, with the field's visibility (the getter needs `T: Clone`) |
 ///
 /// ```
@@ -236,7 +260,7 @@ pub use local_core::{
 ///     id: u64,
 /// }
 ///
-/// let seen = Request::scope(Request { id: 7 }, Request::id);
+/// let seen = Request::sync_scope(Request { id: 7 }, Request::id);
 /// assert_eq!((seen, Request::id()), (7, 0));
 /// ```
 ///
@@ -255,7 +279,7 @@ pub use local_core::{
 /// comma-separated: `init` names a `fn() -> Self` (any path, `<Session as Make>::make`
 /// too); `inherit` (needs `Clone + Send`) copies the current value into contexts made by
 /// [`Context::inherit()`](Context::inherit); `per_thread` keeps a value with its OS thread
-/// whatever context or scope runs; `crate` names this crate where the user renamed the
+/// whatever context or `fresh` frame runs; `crate` names this crate where the user renamed the
 /// dependency, as a path (serde's `#[serde(crate = "..")]`):
 ///
 /// ```
@@ -298,7 +322,8 @@ pub use local_macros::thread_local_struct;
 #[doc(hidden)]
 pub mod __private {
     pub use local_core::{
-        __struct_storage as struct_storage, AccessError, FieldDefault, enter_default,
+        __struct_storage as struct_storage, AccessError, FieldDefault, Scoped, StructLocal,
+        enter_default,
     };
 }
 

@@ -403,15 +403,15 @@ fn scope_binds_a_value_and_restores_the_previous_one_also_on_unwind() {
     }
 
     // Unset before: unset after.
-    assert_eq!(Request::scope(Request { id: 5 }, Request::id), 5);
+    assert_eq!(Request::sync_scope(Request { id: 5 }, Request::id), 5);
     assert!(!Request::is_initialized());
     Request::set_id(2);
-    let inner = Request::scope(Request { id: 7 }, || {
+    let inner = Request::sync_scope(Request { id: 7 }, || {
         Request::set_id(Request::id() + 1);
-        Request::scope(Request { id: 9 }, Request::id) + Request::id()
+        Request::sync_scope(Request { id: 9 }, Request::id) + Request::id()
     });
     assert_eq!((inner, Request::id()), (17, 2));
-    let unwound = catch_unwind(|| Request::scope(Request { id: 3 }, || panic!("in scope")));
+    let unwound = catch_unwind(|| Request::sync_scope(Request { id: 3 }, || panic!("in scope")));
     assert_eq!(panic_message(unwound.unwrap_err()), "in scope");
     assert_eq!(Request::id(), 2);
 }
@@ -428,7 +428,7 @@ fn scope_async_binds_the_value_during_every_poll() {
         id: u32,
     }
 
-    let mut future = pin!(Task::scope_async(Task { id: 4 }, async {
+    let mut future = pin!(Task::scope(Task { id: 4 }, async {
         let before = Task::id();
         Task::set_id(before + 1);
         YieldOnce(false).await;

@@ -53,10 +53,14 @@ fn tour_prints_its_key_facts() {
         "main still has value = 7",
         "is_initialized() = false\n   next read rebuilds it: value = 1000",
         "ThreadLocal<Session>: first = 1, second = 1000, Session::value() = 1000",
-        // The contexts section: a scope's values are fresh, then dropped, the outer back.
-        "in scope: Session::value() = 1000 (fresh)",
-        "after the scope: Session::value() = 42; the scope's Sessions dropped: 1",
+        // The contexts section: `fresh` values, then dropped, the outer back.
+        "in local::fresh: Session::value() = 1000 (fresh)",
+        "after it: Session::value() = 42; its Sessions dropped: 1",
         "gr1 sees 1, gr2 sees 2, the thread itself 0\n   gr1 sees 1, gr2 sees 2, the thread itself 0",
+        // Children: what is declared `inherit` flows, the rest is fresh.
+        "User::name() = \"ada\" (inherited)",
+        "Scratch::bytes() = [] (fresh: Scratch is not declared inherit)",
+        "a child spawned without it: User::name() = \"anonymous\"",
     ] {
         assert!(stdout.contains(fact), "missing `{fact}` in:\n{stdout}");
     }
@@ -227,7 +231,7 @@ fn request_stack_carries_nothing_from_one_request_to_the_next() {
         3,
         "{stdout}"
     );
-    // Outside the scopes, the workers' own values were never touched.
+    // Outside the `fresh` frames, the workers' own values were never touched.
     assert_eq!(
         stdout
             .matches("its thread's own Session: handled = 0, user = None")

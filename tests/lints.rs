@@ -78,7 +78,7 @@ fn strict_crate_uses_the_deprecated_and_packed_structs() {
     assert_eq!(Legacy::old(), 0);
     Packed::set_wide(4);
     assert_eq!(Packed::wide() + u32::from(Packed::small()), 4);
-    assert_eq!(Legacy::scope(Legacy::get(), Legacy::present), 3);
+    assert_eq!(Legacy::sync_scope(Legacy::get(), Legacy::present), 3);
 }
 
 #[test]

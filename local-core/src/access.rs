@@ -161,6 +161,26 @@ pub(crate) fn take<L: Local>(local: L) -> Option<L::Value> {
     taken
 }
 
+/// `f` with the value if the current thread or frame holds one, else `None`: never
+/// initializes, never makes anything, and reads through the fast path's cache in a frame.
+pub(crate) fn with_existing<L: Local, R>(
+    local: L,
+    f: impl FnOnce(Option<&L::Value>) -> R,
+) -> Result<R, AccessError> {
+    let mut f = Some(f);
+    let mut read = |entry: Option<&Entry<L::Value>>| {
+        let f = f.take().expect("read once");
+        match entry {
+            Some(entry) if entry.has_value() => entry.read(|value| f(Some(value))),
+            _ => Ok(f(None)),
+        }
+    };
+    if let Ok(result) = local.fast(|_| true, false, |entry| read(Some(entry))) {
+        return result;
+    }
+    local.peek(read)
+}
+
 /// Does the current thread or frame hold a value? Looks only.
 pub(crate) fn is_initialized<L: Local>(local: L) -> bool {
     local.peek(|entry| entry.is_some_and(Entry::has_value))

@@ -214,16 +214,12 @@ impl<T: 'static> StructLocal<T> {
     /// Runs `f` with this local bound to `value`; the previous value (or its absence) is
     /// back afterwards, also on unwind.
     #[track_caller]
-    pub fn scope<R>(&'static self, value: T, f: impl FnOnce() -> R) -> R {
+    pub fn sync_scope<R>(&'static self, value: T, f: impl FnOnce() -> R) -> R {
         access::sync_scope(self, value, f)
     }
 
     /// A future that binds this local to `value` during every poll of `future`.
-    pub fn scope_async<F: Future>(
-        &'static self,
-        value: T,
-        future: F,
-    ) -> Scoped<'static, Self, T, F> {
+    pub fn scope<F: Future>(&'static self, value: T, future: F) -> Scoped<'static, Self, T, F> {
         Scoped::new(self, value, future)
     }
 }

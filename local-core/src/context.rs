@@ -1,5 +1,5 @@
-//! Contexts and scopes: sets of values for every local at once, current on a thread while
-//! they run. A frame's values live in the frame (`frame.rs`), not in the locals: a context
+//! Contexts and `fresh` frames: sets of values for every local at once, current on a thread
+//! while they run. A frame's values live in the frame (`frame.rs`), not in the locals: a context
 //! costs what it holds, and creating, entering and dropping one takes no lock.
 
 use std::fmt;
@@ -14,11 +14,12 @@ use crate::thread;
 /// the values `f` created are dropped when it returns (or unwinds).
 ///
 /// This is how a pooled worker starts each job clean (werkzeug's `release_local` for every
-/// local at once). A scope never leaves its thread, so it works with every local, including
-/// structs whose fields are not `Send`. Locals declared
-/// `#[thread_local_struct(per_thread)]` keep their thread's value inside it.
+/// local at once). A `fresh` frame never leaves its thread, so it works with every local,
+/// including
+/// structs whose fields are not `Send`. Locals declared `per_thread` keep their thread's
+/// value inside it.
 ///
-/// A scope costs what it holds: nothing until a local is touched in it, then one small
+/// It costs what it holds: nothing until a local is touched in it, then one small
 /// allocation per local touched. Entering and leaving cost the same however many locals
 /// exist.
 ///
@@ -29,7 +30,7 @@ use crate::thread;
 ///
 /// let request: ThreadLocal<Vec<&str>> = ThreadLocal::new();
 /// request.with_mut(|r| r.push("outer"));
-/// local_core::scope(|| {
+/// local_core::fresh(|| {
 ///     assert!(request.with(Vec::is_empty)); // fresh inside
 ///     request.with_mut(|r| r.push("inner"));
 /// });
@@ -38,14 +39,14 @@ use crate::thread;
 ///
 /// # Panics
 ///
-/// A panic of `f` propagates, after the outer values are back and the scope's are dropped.
+/// A panic of `f` propagates, after the outer values are back and the frame's are dropped.
 /// If a value's destructor panics, the other values are still dropped, and the first such
 /// panic propagates.
-pub fn scope<R>(f: impl FnOnce() -> R) -> R {
+pub fn fresh<R>(f: impl FnOnce() -> R) -> R {
     let values = Values::new();
     let entered = thread::enter(&values, false);
     let result = f();
-    // Leave before the scope's values are dropped, so their destructors see the outer ones.
+    // Leave before the frame's values are dropped, so their destructors see the outer ones.
     // On unwind the same happens: `entered` was declared last, so it drops first.
     drop(entered);
     drop(values);
@@ -61,7 +62,7 @@ pub fn scope<R>(f: impl FnOnce() -> R) -> R {
 /// use std::sync::Arc;
 ///
 /// let id = Arc::new(ThreadLocal::<u32>::new());
-/// let task = local_core::scope_async({
+/// let task = local_core::fresh_async({
 ///     let id = Arc::clone(&id);
 ///     async move {
 ///         id.set(7);
@@ -75,7 +76,7 @@ pub fn scope<R>(f: impl FnOnce() -> R) -> R {
 /// # assert_eq!(task.as_mut().poll(&mut cx), std::task::Poll::Ready(7));
 /// assert_eq!(id.get(), 0); // the task's value never reached this thread's
 /// ```
-pub fn scope_async<F: Future>(future: F) -> Wrapped<F> {
+pub fn fresh_async<F: Future>(future: F) -> Wrapped<F> {
     Context::new().wrap(future)
 }
 
@@ -86,7 +87,7 @@ pub fn scope_async<F: Future>(future: F) -> Wrapped<F> {
 ///
 /// A context may move between threads, so it holds only `Send` values: touching, inside
 /// one, a `#[thread_local_struct]` whose fields are not `Send` panics (its `try_with`
-/// returns [`AccessError::NotSend`](crate::AccessError::NotSend)); use [`scope`], which
+/// returns [`AccessError::NotSend`](crate::AccessError::NotSend)); use [`fresh`], which
 /// never leaves its thread, or declare the struct `per_thread`. The values a context holds
 /// are dropped with it, on the thread that drops it.
 ///
@@ -146,12 +147,17 @@ impl Context {
         }
     }
 
-    /// A context seeded with clones of the current values of the inheritable locals:
-    /// structs declared `#[thread_local_struct(inherit)]`, and [`ThreadLocal`]s and
-    /// [`LocalStack`]s made with `.inherit()` (Java's `InheritableThreadLocal`, Flask's
-    /// `copy_current_request_context`). For a child thread or task to run in; changes made
-    /// in it do not reach the parent. Inside a context or scope, the current values are that
-    /// frame's.
+    /// A context that starts with clones of the current values of the locals declared
+    /// `inherit`, and fresh values of every other local: structs declared
+    /// `#[thread_local_struct(inherit)]`, [`ThreadLocal`]s and [`LocalStack`]s made with
+    /// `.inherit()` (Java's `InheritableThreadLocal`, Flask's `copy_current_request_context`).
+    /// For a child thread or task to run in; changes made in it do not reach the parent.
+    /// Inside a context or `fresh`, the current values are that frame's.
+    ///
+    /// Inheriting is opt-in, as in Java, because it clones, and Rust never clones on its own
+    /// (Python's `contextvars` and .NET's `AsyncLocal` flow every value): a local that was
+    /// not declared `inherit` reads its initializer's value in the child, as the second
+    /// local of the example below does.
     ///
     /// [`ThreadLocal`]: crate::ThreadLocal
     /// [`LocalStack`]: crate::LocalStack
@@ -167,12 +173,15 @@ impl Context {
     /// use local_core::{Context, ThreadLocal};
     ///
     /// let user = ThreadLocal::<String>::new().inherit();
+    /// let request_id = ThreadLocal::<u64>::new(); // not declared `inherit`
     /// user.set("ada".to_string());
+    /// request_id.set(7);
     /// let mut child = Context::inherit();
     /// std::thread::scope(|s| {
     ///     s.spawn(|| {
     ///         child.run(|| {
     ///             assert_eq!(user.get(), "ada"); // a clone of the parent's
+    ///             assert_eq!(request_id.get(), 0); // fresh: it did not opt in
     ///             user.set("bob".to_string());
     ///         })
     ///     });
@@ -249,7 +258,7 @@ impl fmt::Debug for Context {
     }
 }
 
-/// A future running in its own [`Context`]: from [`Context::wrap`], [`scope_async`] or
+/// A future running in its own [`Context`]: from [`Context::wrap`], [`fresh_async`] or
 /// [`InheritLocals::inherit_locals`]. It is `Send` when the future is.
 ///
 /// # Examples
@@ -312,8 +321,10 @@ impl<F> fmt::Debug for Wrapped<F> {
     }
 }
 
-/// Runs a future in a context that inherits the current locals: the one expression that
-/// spawns a task with them, on any executor (`tracing`'s `in_current_span`, for locals).
+/// Runs a future in a context that starts with clones of the current values of the locals
+/// declared `inherit`, and fresh values of every other local ([`Context::inherit`]): the one
+/// expression that spawns a task with them, on any executor (`tracing`'s `in_current_span`,
+/// for locals).
 ///
 /// # Examples
 ///
@@ -335,7 +346,7 @@ impl<F> fmt::Debug for Wrapped<F> {
 /// ```
 pub trait InheritLocals: Future + Sized {
     /// `Context::inherit().wrap(self)`: a task that starts from clones of the current
-    /// values of the inheritable locals.
+    /// values of the locals declared `inherit`, and fresh values of the others.
     fn inherit_locals(self) -> Wrapped<Self> {
         Context::inherit().wrap(self)
     }
@@ -343,9 +354,10 @@ pub trait InheritLocals: Future + Sized {
 
 impl<F: Future> InheritLocals for F {}
 
-/// Wraps `f` to run in a context that inherits the current locals, wherever it is called:
-/// for `std::thread::spawn`, `tokio::task::spawn_blocking`, `rayon::spawn` and the like.
-/// The clones are taken now, on the calling thread.
+/// Wraps `f` to run in a context that starts with clones of the current values of the
+/// locals declared `inherit`, and fresh values of every other local ([`Context::inherit`]),
+/// wherever it is called: for `std::thread::spawn`, `tokio::task::spawn_blocking`,
+/// `rayon::spawn` and the like. The clones are taken now, on the calling thread.
 ///
 /// # Examples
 ///

@@ -71,7 +71,7 @@ pub enum AccessError {
     /// ```
     Initializing,
     /// The value is not `Send`, and this thread runs a [`Context`](crate::Context), which
-    /// may move between threads: such values live in [`scope`](crate::scope)s, or in
+    /// may move between threads: such values live in [`fresh`](crate::fresh) frames, or in
     /// locals declared `per_thread`. Only `#[thread_local_struct]` values can be `!Send`.
     NotSend,
 }
@@ -86,7 +86,7 @@ impl fmt::Display for AccessError {
             AccessError::Initializing => "this thread's value was touched by its own initializer",
             AccessError::NotSend => {
                 "the value is not `Send`, and a `Context` may move between threads: run this \
-                 code in `local::scope`, or declare the struct `per_thread`"
+                 code in `local::fresh`, or declare the struct `per_thread`"
             }
         })
     }

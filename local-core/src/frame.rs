@@ -1,4 +1,4 @@
-//! The values of one frame (a `Context`, or a `scope`'s values): a list with a node per local
+//! The values of one frame (a `Context`, or a `fresh` call's values): a list with a node per local
 //! touched in it, and the per-thread caches the fast paths keep of where a local's value
 //! is in the frame the thread runs.
 //!

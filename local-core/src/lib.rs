@@ -27,7 +27,8 @@
 //!   of doubling size (the `thread_local` crate's layout), in an `Arc` shared with the
 //!   lists of the threads that hold a value in it, and the lock that orders the exits and
 //!   the instance's `&mut` methods.
-//! - `frame.rs`: a context's or scope's values, a list of nodes, one per local touched.
+//! - `frame.rs`: a context's or a `fresh` call's values, a list of nodes, one per local
+//!   touched.
 //! - `access.rs`: `with`, `with_mut`, `set`, `take`, binding, written once over where a
 //!   local keeps its entry; `thread_local.rs` (`ThreadLocal`) and `attribute.rs` (the
 //!   storage of `#[thread_local_struct]`, a `thread_local!` slot of its own) say where.
@@ -91,7 +92,7 @@ pub use attribute::{StructLocal, StructSlot};
 #[cfg(not(loom))]
 pub use binding::Scoped;
 #[cfg(not(loom))]
-pub use context::{Context, InheritLocals, Wrapped, inherit_locals, scope, scope_async};
+pub use context::{Context, InheritLocals, Wrapped, fresh, fresh_async, inherit_locals};
 #[cfg(not(loom))]
 #[doc(hidden)]
 pub use diagnostics::FieldDefault;

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::ThreadLocal;
 
-/// A stack per thread (and per [`Context`](crate::Context) or [`scope`](crate::scope)),
+/// A stack per thread (and per [`Context`](crate::Context) or [`fresh`](crate::fresh)),
 /// like Flask's request-context stack: what is pushed on one thread is never seen on
 /// another.
 ///
@@ -233,8 +233,8 @@ impl<T> LocalStack<T> {
     /// Pushes `value` and returns a guard that pops it when dropped, Python's
     /// `with ctx:`. The guard is not `Send`: it pops the stack of the thread that pushed.
     /// It pops only its own value, from the top of the current stack: a guard carried out
-    /// of the [`Context::run`](crate::Context::run) or [`scope`](crate::scope) that pushed
-    /// leaves the value there, dropped with that context or scope.
+    /// of the [`Context::run`](crate::Context::run) or [`fresh`](crate::fresh) that pushed
+    /// leaves the value there, dropped with that frame.
     ///
     /// # Panics
     ///

@@ -39,7 +39,7 @@ use crate::thread::{self, Member, Position};
 /// thread's value is dropped when the thread exits and never handed to another thread.
 ///
 /// Values are only ever shared (`&T`): put the mutability inside (`AtomicU64`, `Mutex`).
-/// One value per OS thread, whatever [`Context`](crate::Context) or [`scope`](crate::scope)
+/// One value per OS thread, whatever [`Context`](crate::Context) or [`fresh`](crate::fresh)
 /// runs: the values are there to be read by other threads, which know threads, not
 /// contexts.
 ///

@@ -4,7 +4,7 @@
 
 /// Declares the storage of one `#[thread_local_struct]`: a `static` named `$name` whose
 /// methods (`with`, `with_mut`, `try_with`, `try_with_mut`, `set`, `replace`, `take`,
-/// `is_initialized`, `scope`, `scope_async`) reach this thread's (or context's) value.
+/// `is_initialized`, `sync_scope`, `scope`) reach this thread's (or context's) value.
 ///
 /// Not public API: the expansion's only entry into the runtime for storage. The thread's
 /// own value lives in a `std::thread_local!` declared here, so that std destroys it at

@@ -1,4 +1,4 @@
-//! This thread as the storage sees it: its index, the frame (context or scope) it runs,
+//! This thread as the storage sees it: its index, the frame (a context, or `fresh`) it runs,
 //! the instances it holds values in, and its exit.
 //!
 //! **Index.** A thread takes an index on its first touch of an instance, the smallest one
@@ -244,7 +244,7 @@ pub(crate) fn with_frame<R>(f: impl FnOnce(Option<Frame<'_>>) -> R) -> R {
     });
     // SAFETY: a non-null frame was set by `enter` from a reference that outlives its
     // `Entered` guard, and is put back by the guard's drop. Guards live in the frames of
-    // `Context::run`, a wrapped future's `poll` and `drop`, and `scope`, and are dropped in
+    // `Context::run`, a wrapped future's `poll` and `drop`, and `fresh`, and are dropped in
     // the reverse order of their making: the frame current now stays current, in place and
     // alive, until this call returns.
     let values = unsafe { values.as_ref() };

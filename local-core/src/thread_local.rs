@@ -6,7 +6,7 @@ use crate::AccessError;
 use crate::access::{self, Local};
 use crate::binding::Scoped;
 use crate::entry::Entry;
-use crate::error::drop_each;
+use crate::error::{drop_each, or_fail};
 use crate::frame::Values;
 use crate::iter::{IntoIter, IterMut};
 use crate::table::{Table, TableCell};
@@ -33,7 +33,7 @@ use crate::thread::{self, Member};
 /// local whose value was already destroyed refuses with [`AccessError::Destroyed`]. Every
 /// value still held is dropped when the `ThreadLocal` is dropped. Each value is dropped
 /// exactly once, and no lock of this library is held while a destructor, an initializer or
-/// a `Clone` runs: a value's `Drop` may drop a [`Context`], end a [`scope`], drop the last
+/// a `Clone` runs: a value's `Drop` may drop a [`Context`], end a [`fresh`] frame, drop the last
 /// `Arc` of its own `ThreadLocal` or join a thread that uses it. If a destructor panics,
 /// the other values are still dropped, and the first panic propagates (at thread exit, as
 /// with std, it aborts).
@@ -47,7 +47,7 @@ use crate::thread::{self, Member};
 /// [`into_iter`](IntoIterator::into_iter) and [`clear`]: the per-thread accumulator
 /// pattern. A kept value is still never visible to another thread through [`with`].
 ///
-/// Inside a [`Context`] or [`scope`], a `ThreadLocal` reads the value of that frame, kept
+/// Inside a [`Context`] or [`fresh`], a `ThreadLocal` reads the value of that frame, kept
 /// by the frame and dropped with it (never retained): `iter_mut`, `into_iter` and `clear`
 /// reach the values of threads, not those of frames.
 ///
@@ -125,6 +125,39 @@ use crate::thread::{self, Member};
 /// });
 /// ```
 ///
+/// # An initializer that captures, held in a struct
+///
+/// The instance's type names its initializer's (`ThreadLocal<T, F>`, as `LazyLock` does),
+/// and every closure has a type of its own: a field holds one boxed, which also lets two
+/// branches build the same type.
+///
+/// ```
+/// use local_core::ThreadLocal;
+///
+/// type Connect = Box<dyn Fn() -> String + Send + Sync>;
+///
+/// struct Client {
+///     connections: ThreadLocal<String, Connect>,
+/// }
+///
+/// impl Client {
+///     fn new(host: String, tls: bool) -> Self {
+///         let connect: Connect = if tls {
+///             Box::new(move || format!("tls://{host}"))
+///         } else {
+///             Box::new(move || format!("tcp://{host}"))
+///         };
+///         Client { connections: ThreadLocal::with_init(connect) }
+///     }
+/// }
+///
+/// let client = Client::new("db.local".into(), true);
+/// assert_eq!(client.connections.get(), "tls://db.local");
+/// ```
+///
+/// A function that builds an instance from one closure can return
+/// `ThreadLocal<T, impl Fn() -> T + Send + Sync>` instead, unboxed.
+///
 /// # Platform-specific behavior
 ///
 /// Values are dropped by a thread-local destructor, so the platform rules of
@@ -150,7 +183,7 @@ use crate::thread::{self, Member};
 /// [`clear`]: ThreadLocal::clear
 /// [`retain_on_exit`]: ThreadLocal::retain_on_exit
 /// [`Context`]: crate::Context
-/// [`scope`]: crate::scope
+/// [`fresh`]: crate::fresh
 pub struct ThreadLocal<T, F = fn() -> T> {
     /// What threads reach: made on the first touch, and shared with the list of every
     /// thread that holds a value in it, so that a thread's exit can reach it after the
@@ -161,6 +194,8 @@ pub struct ThreadLocal<T, F = fn() -> T> {
     keep: bool,
     /// `inherit`: how `Context::inherit` clones a value.
     inherit: Option<fn(&T) -> T>,
+    /// `per_thread`: one value per OS thread, whatever frame runs.
+    per_thread: bool,
     ops: Ops<T>,
 }
 
@@ -236,6 +271,7 @@ impl<T: Send + 'static, F: Fn() -> T> ThreadLocal<T, F> {
             init,
             keep: false,
             inherit: None,
+            per_thread: false,
             ops: Ops::<T>::OF,
         }
     }
@@ -255,7 +291,7 @@ impl<T, F> ThreadLocal<T, F> {
     /// [`iter_mut`](Self::iter_mut), [`into_iter`](IntoIterator::into_iter) and
     /// [`clear`](Self::clear). A kept value is never handed to another thread: a thread
     /// that starts later gets a fresh value from the initializer. Values of contexts and
-    /// scopes are not kept: they are dropped with their frame.
+    /// `fresh` frames are not kept: they are dropped with their frame.
     ///
     /// This is the per-thread accumulator pattern: each worker adds to its own value, and
     /// the totals are summed once the workers are done.
@@ -318,8 +354,60 @@ impl<T, F> ThreadLocal<T, F> {
             "`ThreadLocal::inherit` called on an instance a thread touched already; call it \
              where the instance is made",
         );
+        if self.per_thread {
+            panic!(
+                "`ThreadLocal::inherit` called on a `per_thread` instance: its value stays with \
+                 its thread, and a context would not read a copy"
+            );
+        }
         let mut this = self;
         this.inherit = Some(T::clone);
+        this
+    }
+
+    /// Makes each OS thread's value the one it reads, whatever [`Context`] or [`fresh`]
+    /// frame runs, as `#[thread_local_struct(per_thread)]` does for a struct: the
+    /// `thread_local` crate's semantics. For a library's internal per-thread state (a span
+    /// stack, a buffer pool, a connection cache), which an application's frames must not
+    /// swap out.
+    ///
+    /// # Panics
+    ///
+    /// If a thread touched the instance already, or it was made [`inherit`](Self::inherit)
+    /// (a context would never read the copy).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::ThreadLocal;
+    /// use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    ///
+    /// let connects = AtomicUsize::new(0);
+    /// let connections = ThreadLocal::with_init(|| {
+    ///     connects.fetch_add(1, Relaxed);
+    ///     "connection"
+    /// })
+    /// .per_thread();
+    /// for _job in 0..3 {
+    ///     local_core::fresh(|| connections.with(|_| ())); // each job in a fresh frame
+    /// }
+    /// assert_eq!(connects.load(Relaxed), 1); // one for the thread, not one a job
+    /// ```
+    #[must_use]
+    #[track_caller]
+    pub const fn per_thread(self) -> Self {
+        self.untouched(
+            "`ThreadLocal::per_thread` called on an instance a thread touched already; call \
+             it where the instance is made",
+        );
+        if self.inherit.is_some() {
+            panic!(
+                "`ThreadLocal::per_thread` called on an `inherit` instance: its value would \
+                 stay with its thread, and a context would not read a copy"
+            );
+        }
+        let mut this = self;
+        this.per_thread = true;
         this
     }
 
@@ -347,7 +435,7 @@ impl<T, F> Local for &ThreadLocal<T, F> {
         let Some(thread) = table.get(position) else {
             return Err(access);
         };
-        let entry = if thread::likely(tag == 0) {
+        let entry = if thread::likely(tag == 0) || self.per_thread {
             if owned && !thread.is_joined() {
                 return Err(access);
             }
@@ -370,7 +458,7 @@ impl<T, F> Local for &ThreadLocal<T, F> {
         f: impl FnOnce(&Entry<T>) -> Result<R, AccessError>,
     ) -> Result<R, AccessError> {
         let table = self.table();
-        thread::with_frame(|frame| match frame {
+        thread::with_frame(|frame| match frame.filter(|_| !self.per_thread) {
             None => {
                 let thread = table.owner_entry(thread::position()?, || {
                     let member = (self.ops.member)(self.table.share());
@@ -394,7 +482,7 @@ impl<T, F> Local for &ThreadLocal<T, F> {
         let Some(table) = self.table.get() else {
             return f(None);
         };
-        thread::with_frame(|frame| match frame {
+        thread::with_frame(|frame| match frame.filter(|_| !self.per_thread) {
             None => f(table
                 .get(thread::position_and_tag().0)
                 .map(|thread| &thread.entry)),
@@ -639,10 +727,58 @@ impl<T, F> ThreadLocal<T, F> {
         access::is_initialized(self)
     }
 
+    /// Calls `f` with this thread's value if it has one, or `None`: a read that never runs
+    /// the initializer, in one lookup (the `thread_local` crate's `get() -> Option<&T>`).
+    /// `None` before the first touch, after [`take`](Self::take), while the initializer
+    /// runs, and during thread teardown once the value was destroyed.
+    ///
+    /// # Panics
+    ///
+    /// If the value is mutably borrowed on this thread; see
+    /// [`try_with_existing`](Self::try_with_existing).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::ThreadLocal;
+    ///
+    /// let connection = ThreadLocal::with_init(|| String::from("db.local:5432"));
+    /// assert_eq!(connection.with_existing(|c| c.cloned()), None); // nothing made
+    /// connection.with(|_| ());
+    /// assert_eq!(connection.with_existing(|c| c.map(String::len)), Some(13));
+    /// ```
+    #[doc(alias = "get")]
+    #[track_caller]
+    pub fn with_existing<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
+        or_fail::<T, _>(access::with_existing(self, f))
+    }
+
+    /// As [`with_existing`](Self::with_existing), with the one error it can meet returned:
+    /// [`AccessError::Borrowed`], if the value is mutably borrowed on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::{AccessError, ThreadLocal};
+    ///
+    /// let hits: ThreadLocal<u32> = ThreadLocal::new();
+    /// hits.with_mut(|_| {
+    ///     assert_eq!(hits.try_with_existing(|n| n.copied()), Err(AccessError::Borrowed));
+    /// });
+    /// assert_eq!(hits.try_with_existing(|n| n.copied()), Ok(Some(0)));
+    /// ```
+    pub fn try_with_existing<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> Result<R, AccessError> {
+        access::with_existing(self, f)
+    }
+
     /// Runs `f` with this thread's value (or the current context's) bound to `value`; the
     /// previous value, or its absence, is back afterwards, also on unwind, and `value` (or
     /// whatever `f` left in its place) is dropped. tokio's `LocalKey::sync_scope`, Java's
     /// `ScopedValue`. The initializer does not run.
+    ///
+    /// For a future, use [`scope`](Self::scope), which binds during every poll: a closure
+    /// that returns a future (`|| async { .. }`) runs here, but its future would run later,
+    /// without the binding.
     ///
     /// # Panics
     ///
@@ -656,21 +792,24 @@ impl<T, F> ThreadLocal<T, F> {
     /// use local_core::ThreadLocal;
     ///
     /// let user = ThreadLocal::with_init(|| "anonymous");
-    /// let seen = user.scope("ada", || user.get());
+    /// let seen = user.sync_scope("ada", || user.get());
     /// assert_eq!((seen, user.get()), ("ada", "anonymous"));
     /// ```
     #[track_caller]
-    pub fn scope<R>(&self, value: T, f: impl FnOnce() -> R) -> R {
+    pub fn sync_scope<R>(&self, value: T, f: impl FnOnce() -> R) -> R {
         access::sync_scope(self, value, f)
     }
 
     /// A future that binds this local to `value` during every poll of `future`, on
-    /// whichever thread polls it: tokio's `LocalKey::scope`. Between polls the local has
-    /// its previous value (or none) again.
+    /// whichever thread polls it, and while `future` is dropped: tokio's `LocalKey::scope`.
+    /// Between polls the local has its previous value (or none) again, and the value is
+    /// kept in the returned [`Scoped`], which can give it back
+    /// ([`take_value`](Scoped::take_value)).
     ///
     /// # Panics
     ///
-    /// A poll panics as [`scope`](Self::scope) does.
+    /// A poll panics as [`sync_scope`](Self::sync_scope) does, and keeps the value for the
+    /// next poll.
     ///
     /// # Examples
     ///
@@ -678,20 +817,21 @@ impl<T, F> ThreadLocal<T, F> {
     /// use local_core::ThreadLocal;
     ///
     /// let user = ThreadLocal::with_init(|| "anonymous");
-    /// let task = user.scope_async("ada", async { user.get() });
+    /// let task = user.scope("ada", async { user.get() });
     /// # let waker = std::task::Waker::noop();
     /// # let mut cx = std::task::Context::from_waker(&waker);
     /// # let mut task = std::pin::pin!(task);
     /// # assert_eq!(task.as_mut().poll(&mut cx), std::task::Poll::Ready("ada"));
     /// assert_eq!(user.get(), "anonymous");
     /// ```
-    pub fn scope_async<Fut: Future>(&self, value: T, future: Fut) -> Scoped<'_, Self, T, Fut> {
+    pub fn scope<Fut: Future>(&self, value: T, future: Fut) -> Scoped<'_, Self, T, Fut> {
         Scoped::new(self, value, future)
     }
 
     /// Every value this instance holds for threads: live threads' values and, with
     /// [`retain_on_exit`](Self::retain_on_exit), those of exited threads. The order is
-    /// unspecified. Values held by contexts and scopes belong to them and are not visited.
+    /// unspecified. Values held by contexts and `fresh` frames belong to them and are not
+    /// visited.
     ///
     /// A thread that exits after its value was visited keeps that value, instead of
     /// dropping it, until the instance is next cleared, iterated or dropped, or a new

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::task::{Poll, Waker};
 use std::thread;
 
-use local_core::{AccessError, Context, LocalStack, ThreadLocal, scope, scope_async};
+use local_core::{AccessError, Context, LocalStack, ThreadLocal, fresh, fresh_async};
 
 /// Counts the drops of values built by one local.
 #[derive(Default)]
@@ -47,10 +47,10 @@ fn scope_gives_fresh_values_and_restores_the_outer_ones() {
     let drops = Drops::default();
     let local = drops.local(0);
     local.with_mut(|c| c.1 = 1);
-    let inner = scope(|| {
+    let inner = fresh(|| {
         assert!(!local.is_initialized(), "fresh inside a scope");
         local.with_mut(|c| c.1 = 2);
-        scope(|| {
+        fresh(|| {
             assert_eq!(local.with(|c| c.1), 0, "nested scopes are fresh too");
             local.with_mut(|c| c.1 = 3);
         });
@@ -72,7 +72,7 @@ fn scope_restores_the_outer_values_when_its_closure_panics() {
     let local = drops.local(0);
     local.with_mut(|c| c.1 = 1);
     let result = catch_unwind(AssertUnwindSafe(|| {
-        scope(|| {
+        fresh(|| {
             local.with_mut(|c| c.1 = 2);
             panic!("job failed");
         })
@@ -151,7 +151,7 @@ impl Future for YieldThenRead {
 #[test]
 fn a_wrapped_future_keeps_its_values_across_polls_on_different_threads() {
     let local = Arc::new(ThreadLocal::<u32>::new());
-    let mut task = Box::pin(scope_async(YieldThenRead {
+    let mut task = Box::pin(fresh_async(YieldThenRead {
         local: Arc::clone(&local),
         yielded: false,
     }));
@@ -183,11 +183,11 @@ fn values_that_are_not_send_stay_out_of_contexts_but_work_in_scopes() {
         let message = catch_unwind(|| NOT_SEND.with(|rc| **rc)).unwrap_err();
         let message = message.downcast_ref::<String>().unwrap();
         assert!(message.contains("Rc<u32>"), "{message}");
-        assert!(message.contains("local::scope"), "{message}");
+        assert!(message.contains("local::fresh"), "{message}");
         // A scope inside the context never leaves this thread.
-        assert_eq!(scope(|| NOT_SEND.with(|rc| **rc)), 1);
+        assert_eq!(fresh(|| NOT_SEND.with(|rc| **rc)), 1);
     });
-    assert_eq!(scope(|| NOT_SEND.with(|rc| **rc)), 1);
+    assert_eq!(fresh(|| NOT_SEND.with(|rc| **rc)), 1);
     assert_eq!(NOT_SEND.with(|rc| **rc), 1);
 }
 
@@ -196,9 +196,9 @@ static_local!(PER_THREAD: u32 = || 0, per_thread: true, inherit: None);
 #[test]
 fn per_thread_values_ignore_scopes_and_contexts() {
     PER_THREAD.set(5);
-    assert_eq!(scope(|| PER_THREAD.with(|n| *n)), 5);
+    assert_eq!(fresh(|| PER_THREAD.with(|n| *n)), 5);
     assert_eq!(Context::new().run(|| PER_THREAD.with(|n| *n)), 5);
-    scope(|| PER_THREAD.set(6));
+    fresh(|| PER_THREAD.set(6));
     assert_eq!(PER_THREAD.with(|n| *n), 6);
 }
 
@@ -261,13 +261,13 @@ fn a_local_stack_is_per_thread_and_per_context() {
     }
     assert_eq!(stack.len(), 2);
     assert_eq!(context.run(|| stack.pop()), Some(10));
-    scope(|| stack.with_top(|top| assert_eq!(top, None)));
+    fresh(|| stack.with_top(|top| assert_eq!(top, None)));
 }
 
 #[test]
 fn a_first_touch_by_a_per_thread_local_inside_a_scope_leaves_the_thread_consistent() {
     thread::spawn(|| {
-        scope(|| PER_THREAD.set(1)); // registers this thread, inside a scope
+        fresh(|| PER_THREAD.set(1)); // registers this thread, inside a scope
         let local = ThreadLocal::<u32>::new();
         local.set(5);
         assert!(
@@ -298,7 +298,7 @@ fn a_scoped_push_carried_out_of_its_context_pops_nothing_else() {
         1,
         "the value stays in its context"
     );
-    let escaped = scope(|| stack.push_scoped("scoped"));
+    let escaped = fresh(|| stack.push_scoped("scoped"));
     drop(escaped);
     assert_eq!(stack.len(), 1);
 }

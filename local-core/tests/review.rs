@@ -207,7 +207,7 @@ fn a_binding_after_an_iter_mut_that_ended() {
     for value in local.iter_mut() {
         *value += 1;
     }
-    assert_eq!(local.scope(5, || local.get()), 5);
+    assert_eq!(local.sync_scope(5, || local.get()), 5);
     assert_eq!(local.get(), 3);
     assert_eq!(format!("{local:?}"), "ThreadLocal { value: 3, .. }");
 }

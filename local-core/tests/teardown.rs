@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::thread;
 
-use local_core::{AccessError, Context, ThreadLocal, scope};
+use local_core::{AccessError, Context, ThreadLocal, fresh};
 use support::watchdog::watchdog;
 
 /// Many natively, a handful under Miri.
@@ -341,7 +341,7 @@ fn a_value_dropping_a_context_or_a_wrapped_future_at_the_end_of_a_scope_or_conte
     static LOCAL: ThreadLocal<OnDrop> = ThreadLocal::new();
     static DROPS: AtomicUsize = AtomicUsize::new(0);
     watchdog("scope and context end -> context and future drops", || {
-        scope(|| {
+        fresh(|| {
             let context = context_with_value(&LOCAL, &DROPS);
             LOCAL.set(OnDrop::new(move || drop(context)));
         });
@@ -370,7 +370,7 @@ fn a_value_ending_a_scope_that_uses_the_same_instance() {
     static LOCAL: ThreadLocal<OnDrop> = ThreadLocal::new();
     static DROPS: AtomicUsize = AtomicUsize::new(0);
     let run_a_scope = || {
-        scope(|| LOCAL.set(OnDrop::new(|| _ = DROPS.fetch_add(1, SeqCst))));
+        fresh(|| LOCAL.set(OnDrop::new(|| _ = DROPS.fetch_add(1, SeqCst))));
     };
     watchdog(
         "exit, drop, scope end -> a scope on the same instance",
@@ -383,7 +383,7 @@ fn a_value_ending_a_scope_that_uses_the_same_instance() {
             local.set(OnDrop::new(run_a_scope));
             drop(local);
             assert_eq!(count(&DROPS), 2);
-            scope(|| LOCAL.set(OnDrop::new(run_a_scope)));
+            fresh(|| LOCAL.set(OnDrop::new(run_a_scope)));
             assert_eq!(count(&DROPS), 3);
         },
     );
@@ -408,7 +408,7 @@ fn a_value_holding_the_last_reference_to_its_own_instance() {
         .unwrap();
         assert!(weak.upgrade().is_none(), "the cycle outlived its thread");
 
-        let weak = scope(|| {
+        let weak = fresh(|| {
             let node = Arc::new(Node {
                 local: Arc::new(ThreadLocal::new()),
             });
@@ -557,7 +557,7 @@ fn a_panicking_destructor_at_the_end_of_a_scope_or_context_loses_nothing() {
     let before = resident_bytes();
     for round in 0..rounds {
         let payload = if round % 2 == 0 {
-            catch_unwind(AssertUnwindSafe(|| scope(fill))).unwrap_err()
+            catch_unwind(AssertUnwindSafe(|| fresh(fill))).unwrap_err()
         } else {
             let mut context = Context::new();
             context.run(fill);
@@ -699,7 +699,7 @@ fn retain_on_exit_keeps_threads_values_not_those_of_scopes() {
     let mut local = ThreadLocal::<Option<Counted>>::new().retain_on_exit();
     let jobs = scaled(1000, 5);
     for _ in 0..jobs {
-        scope(|| local.set(Some(Counted(&DROPS))));
+        fresh(|| local.set(Some(Counted(&DROPS))));
         let mut context = Context::new();
         context.run(|| local.set(Some(Counted(&DROPS))));
     }

@@ -184,7 +184,7 @@ fn scope_as_a_first_touch_after_a_kept_value() {
         thread::scope(|s| {
             s.spawn(|| {
                 other.with(|_| {});
-                assert_eq!(totals.scope(100, || totals.get()), 100);
+                assert_eq!(totals.sync_scope(100, || totals.get()), 100);
                 assert!(!totals.is_initialized());
             });
         });
@@ -207,7 +207,7 @@ fn scope_as_a_first_touch_is_inherited() {
         thread::scope(|s| {
             s.spawn(|| {
                 other.with(|_| {});
-                let inherited = user.scope("ada", || Context::inherit().run(|| user.get()));
+                let inherited = user.sync_scope("ada", || Context::inherit().run(|| user.get()));
                 assert_eq!(inherited, "ada");
             });
         });
@@ -522,4 +522,84 @@ fn auto_traits_follow_the_value() {
     send_sync::<ThreadLocal<Cell<u32>>>();
     send_sync::<ThreadLocal<RefCell<String>>>();
     send_sync::<AccessError>();
+}
+
+/// A per-instance connection cache inside pooled jobs: `per_thread()` makes one per
+/// thread, whatever frame runs; without it, each `fresh` job makes its own.
+#[test]
+fn per_thread_instances_ignore_frames() {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+    let connects = AtomicUsize::new(0);
+    let connect = || {
+        connects.fetch_add(1, Relaxed);
+        format!("connection {}", connects.load(Relaxed))
+    };
+    let cache = ThreadLocal::with_init(connect).per_thread();
+    for _job in 0..3 {
+        local_core::fresh(|| assert_eq!(cache.get(), "connection 1"));
+    }
+    let mut context = Context::new();
+    context.run(|| cache.with_mut(|c| c.push_str(", used")));
+    assert_eq!(cache.get(), "connection 1, used");
+    assert_eq!(connects.load(Relaxed), 1);
+
+    // The mistake it fixes: an instance that follows frames connects once per job.
+    let per_frame = ThreadLocal::with_init(connect);
+    for _job in 0..3 {
+        local_core::fresh(|| per_frame.with(|_| ()));
+    }
+    assert_eq!(connects.load(Relaxed), 4);
+}
+
+#[test]
+fn per_thread_and_inherit_exclude_each_other() {
+    let message = panic_message(
+        std::panic::catch_unwind(|| drop(ThreadLocal::<u8>::new().per_thread().inherit()))
+            .unwrap_err(),
+    );
+    assert!(message.contains("per_thread"), "{message}");
+    let message = panic_message(
+        std::panic::catch_unwind(|| drop(ThreadLocal::<u8>::new().inherit().per_thread()))
+            .unwrap_err(),
+    );
+    assert!(message.contains("inherit"), "{message}");
+}
+
+/// The `thread_local` crate's `get() -> Option<&T>`: a read that never initializes.
+#[test]
+fn with_existing_reads_without_initializing() {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+    let inits = AtomicUsize::new(0);
+    let local = ThreadLocal::with_init(|| {
+        inits.fetch_add(1, Relaxed);
+        7u32
+    });
+    assert_eq!(local.with_existing(|v| v.copied()), None);
+    assert_eq!(inits.load(Relaxed), 0, "never runs the initializer");
+    local.set(3);
+    assert_eq!(local.with_existing(|v| v.copied()), Some(3));
+    assert_eq!(local.take(), Some(3));
+    assert_eq!(local.with_existing(|v| v.copied()), None);
+    // Inside a frame: the frame's value, or none.
+    let mut context = Context::new();
+    assert_eq!(context.run(|| local.with_existing(|v| v.copied())), None);
+    context.run(|| local.set(9));
+    assert_eq!(context.run(|| local.with_existing(|v| v.copied())), Some(9));
+    // Through a frame's cache too (the second read in the same run).
+    context.run(|| {
+        local.with(|_| ());
+        assert_eq!(local.with_existing(|v| v.copied()), Some(9));
+    });
+    assert_eq!(inits.load(Relaxed), 0);
+    // A mutable borrow is the one refusal.
+    local.set(1);
+    local.with_mut(|_| {
+        assert_eq!(
+            local.try_with_existing(|v| v.copied()),
+            Err(AccessError::Borrowed)
+        );
+    });
+    assert_eq!(local.try_with_existing(|v| v.copied()), Ok(Some(1)));
 }

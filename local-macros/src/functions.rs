@@ -34,8 +34,6 @@ pub(crate) struct Function {
     signature: TokenStream,
     /// What it does, through the storage.
     body: TokenStream,
-    /// The body of its stub, when `unreachable!()` will not do.
-    stub: Option<TokenStream>,
     /// Where a stub's `unreachable!()` is spanned.
     span: Span,
 }
@@ -53,13 +51,12 @@ pub(crate) fn render(target: &Target<'_>, stubs: bool) -> TokenStream {
             attrs,
             signature,
             body,
-            stub,
             span,
         } = function;
-        let body = match (stubs, stub) {
-            (false, _) => body,
-            (true, Some(stub)) => stub,
-            (true, None) => quote_spanned!(at(span)=> ::core::unreachable!()),
+        let body = if stubs {
+            quote_spanned!(at(span)=> ::core::unreachable!())
+        } else {
+            body
         };
         quote!(#attrs #signature { #body })
     });
@@ -82,6 +79,7 @@ fn functions(target: &Target<'_>) -> Vec<Function> {
     let vis = target.vis;
     let private = |item| target.runtime.private(Span::call_site(), item);
     let access_error = private("AccessError");
+    let (scoped, struct_local) = (private("Scoped"), private("StructLocal"));
     // Bindings of the generated code: `__`-prefixed, because a user's constant named like
     // a binding would turn it into a pattern that does not bind.
     let f = Ident::new("__f", Span::mixed_site());
@@ -163,26 +161,25 @@ fn functions(target: &Target<'_>) -> Vec<Function> {
                 quote!(#storage.take()),
             ),
             Function::new(
-                &docs.scope,
+                &docs.sync_scope,
                 quote!(#[track_caller]),
                 quote! {
-                    #vis fn scope<R>(#value: Self, #f: impl ::core::ops::FnOnce() -> R) -> R
+                    #vis fn sync_scope<R>(#value: Self, #f: impl ::core::ops::FnOnce() -> R) -> R
                 },
-                quote!(#storage.scope(#value, #f)),
+                quote!(#storage.sync_scope(#value, #f)),
             ),
-            Function {
-                attrs: doc_attrs(&docs.scope_async, &[]),
-                signature: quote! {
-                    #vis fn scope_async<F: ::core::future::Future>(
+            // The future's own type, for its `take_value`.
+            Function::new(
+                &docs.scope,
+                quote!(),
+                quote! {
+                    #vis fn scope<F: ::core::future::Future>(
                         #value: Self,
                         #future: F,
-                    ) -> impl ::core::future::Future<Output = F::Output>
+                    ) -> #scoped<'static, #struct_local<Self>, Self, F>
                 },
-                body: quote!(#storage.scope_async(#value, #future)),
-                // `unreachable!()` is not a future.
-                stub: Some(quote!(::core::future::pending())),
-                span: Span::call_site(),
-            },
+                quote!(#storage.scope(#value, #future)),
+            ),
         ]);
     }
     for (field, name) in accessible(target.fields, target.clashes) {
@@ -251,7 +248,6 @@ fn accessors(target: &Target<'_>, field: &Field, name: &Ident) -> [Function; 2] 
                 #bound,
         },
         body: quote_spanned!(span=> #storage.with(|#value| #read)),
-        stub: None,
         span,
     };
     let setter = Function {
@@ -261,7 +257,6 @@ fn accessors(target: &Target<'_>, field: &Field, name: &Ident) -> [Function; 2] 
         },
         signature: quote_spanned!(span=> #field_vis fn #setter(#value: #ty)),
         body: quote_spanned!(span=> #storage.with_mut(|#this| #this.#member = #value);),
-        stub: None,
         span,
     };
     [getter, setter]
@@ -274,7 +269,6 @@ impl Function {
             attrs: quote!(#docs #attrs),
             signature,
             body,
-            stub: None,
             span: Span::call_site(),
         }
     }
@@ -304,8 +298,8 @@ struct Docs {
     replace: String,
     take: String,
     is_initialized: String,
+    sync_scope: String,
     scope: String,
-    scope_async: String,
 }
 
 impl Docs {
@@ -352,16 +346,17 @@ impl Docs {
                 "Whether this thread holds a [`{ident}`], built or `set`. Never runs the \
                  initializer."
             ),
-            scope: format!(
+            sync_scope: format!(
                 "Runs the closure with this thread's (or context's) [`{ident}`] bound to the \
                  given value, then puts the previous value back, or its absence, also if the \
                  closure panics; returns what the closure returns. Like tokio's \
-                 `LocalKey::sync_scope`.{panics}"
+                 `LocalKey::sync_scope`; for a future, use [`{ident}::scope`].{panics}"
             ),
-            scope_async: format!(
+            scope: format!(
                 "Wraps the future so that [`{ident}`] is bound to the given value during each \
-                 of its polls, with the previous value back between them: the future's own \
-                 value, wherever it is polled. Like tokio's `LocalKey::scope`."
+                 of its polls, and while it is dropped, with the previous value back between \
+                 them: the future's own value, wherever it is polled. Like tokio's \
+                 `LocalKey::scope`; for a closure, use [`{ident}::sync_scope`]."
             ),
         }
     }

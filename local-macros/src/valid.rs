@@ -22,8 +22,8 @@ pub(crate) const GENERATED: &[&str] = &[
     "replace",
     "take",
     "is_initialized",
+    "sync_scope",
     "scope",
-    "scope_async",
     "default",
 ];
 

@@ -20,7 +20,7 @@
 //! | `context_thread_local` | `inside`, `outside` | `ThreadLocal::with_mut` inside a context vs outside ≤ 1.5× |
 //! | `context_lifecycle` | `{attribute, thread_local, scope_attribute}`, `tokio_sync_scope` | create + run + touch one local + drop ≤ 4× of tokio's `sync_scope` + `get` |
 //! | `context_lifecycle_threads` | `{attribute, thread_local}/{1_thread, 2_threads}` | the same, 2 threads concurrently, per op ≤ 1.2× of 1 thread |
-//! | `bind` | `attribute`, `thread_local`, `tokio_sync_scope` | `Session::scope(v, f)` ≤ 1.5× of tokio's `sync_scope(v, f)` |
+//! | `bind` | `attribute`, `thread_local`, `tokio_sync_scope` | `Session::sync_scope(v, f)` ≤ 1.5× of tokio's `sync_scope(v, f)` |
 //! | `live_read` | `ours`, `thread_local_crate` | summing 8 live threads' counters ≤ 1.5× of the crate's `iter` |
 //! | `live_increment` | `ours`, `thread_local_crate` | a worker's increment ≤ 1.2× of the crate's `get_or_default().fetch_add` |
 //! | `stack_first_touch` | `{new, with_capacity}/{push_1, push_8}` | would a `with_capacity` for `LocalStack` help its first touch? (no bar: a measurement) |
@@ -278,7 +278,7 @@ fn scope_timer(touch: fn()) -> Timer {
         |iters| {
             let start = Instant::now();
             for _ in 0..iters {
-                black_box(local::scope(|| black_box(0u8)));
+                black_box(local::fresh(|| black_box(0u8)));
             }
             start.elapsed()
         }
@@ -413,7 +413,7 @@ fn frame_separate_calls(c: &mut Criterion) {
         ctx.run(|| b.iter(ours_attribute_call))
     });
     group.bench_function("attribute_in_scope", |b| {
-        local::scope(|| b.iter(ours_attribute_call))
+        local::fresh(|| b.iter(ours_attribute_call))
     });
     group.bench_function("attribute_outside", |b| b.iter(ours_attribute_call));
     group.bench_function("thread_local_in_context", |b| {

@@ -302,7 +302,7 @@ fn main() {
     pair_in_frame(
         rounds,
         "frame_attribute_in_scope",
-        |batch| local::scope(batch),
+        |batch| local::fresh(batch),
         ours_attribute_call,
     );
     let mut context = Context::new();

@@ -2,7 +2,7 @@
 //!
 //! A thread-local is the wrong home for a request id when requests are async tasks: a
 //! worker thread interleaves many tasks, and one task may be polled on several threads in
-//! turn. Wrapping each task in `local::scope_async` gives it a context of its own that every
+//! turn. Wrapping each task in `local::fresh_async` gives it a context of its own that every
 //! poll enters, so `RequestId` below is per task: each of 20 tasks sets its id once and
 //! reads it back after every `.await`, on whichever worker polled it, while the others set
 //! theirs on the same two threads.
@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use local::thread_local_struct;
 
-/// The id of the request being served: per task inside `scope_async`, per thread outside.
+/// The id of the request being served: per task inside `fresh_async`, per thread outside.
 #[thread_local_struct]
 struct RequestId {
     id: u32,
@@ -64,7 +64,7 @@ fn main() {
 
     runtime.block_on(async {
         let tasks: Vec<_> = (1..=TASKS)
-            .map(|id| tokio::spawn(local::scope_async(handle(id))))
+            .map(|id| tokio::spawn(local::fresh_async(handle(id))))
             .collect();
         let mut lost = 0;
         let mut hopped = 0;
@@ -89,7 +89,7 @@ fn main() {
             println!("{TASKS} tasks, {lost} lost their request id");
         }
 
-        // Outside `scope_async`, a task reads its worker thread's own value, which no task set.
+        // Outside `fresh_async`, a task reads its worker thread's own value, which no task set.
         let unwrapped = tokio::spawn(async { (thread_name(), RequestId::id()) });
         let (worker, id) = unwrapped.await.expect("a task panicked");
         println!("an unwrapped task on {worker} reads the thread's own request id: {id}");

@@ -4,11 +4,11 @@
 //! An async server interleaves many connections on a few worker threads, and a task may be
 //! polled on one thread, then another: a thread-local would mix requests up. Here:
 //!
-//! - the accept loop runs in a context of its own (`local::scope_async`), where it pushes a
+//! - the accept loop runs in a context of its own (`local::fresh_async`), where it pushes a
 //!   `server` frame on `FRAMES`, an inheritable `LocalStack`;
 //! - every connection is spawned with `.inherit_locals()`: its own context, starting from a
 //!   copy of the accept loop's stack, and its own `Connection` counter;
-//! - every request on a connection is bound to `Request` with `Request::scope_async`, and
+//! - every request on a connection is bound to `Request` with `Request::scope`, and
 //!   pushes its frames (request, auth middleware, handler) on the connection's stack;
 //! - the handler yields and sleeps in between, so tasks move between the worker threads.
 //!
@@ -93,7 +93,7 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr) {
         while let Some(request) = read_request(&mut reader).await {
             Connection::with_mut(|c| c.served += 1);
             let frame = format!("GET {}", request.path);
-            let body = framed(&frame, Request::scope_async(request, auth())).await;
+            let body = framed(&frame, Request::scope(request, auth())).await;
             let response = format!(
                 "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
                 body.len()
@@ -274,7 +274,7 @@ fn main() -> ExitCode {
         println!(
             "load: {requests} requests from {clients} clients, {PER_CONNECTION} per connection"
         );
-        tokio::spawn(local::scope_async(serve(listener)));
+        tokio::spawn(local::fresh_async(serve(listener)));
 
         let started = Instant::now();
         let tasks: Vec<_> = (0..clients as u64)

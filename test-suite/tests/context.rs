@@ -1,4 +1,4 @@
-//! Contexts (DESIGN §3) through the facade: `local::scope`, `Context::run`, `wrap` and
+//! Contexts (DESIGN §3) through the facade: `local::fresh`, `Context::run`, `wrap` and
 //! `scope_async` (by hand and on a multi-threaded tokio runtime), `Context::inherit`,
 //! `per_thread`, the refusal of values that are not `Send`, and `LocalStack`.
 //!
@@ -94,7 +94,7 @@ fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
 }
 
 // ---------------------------------------------------------------------------------------
-// 1. `local::scope`
+// 1. `local::fresh`
 // ---------------------------------------------------------------------------------------
 
 #[test]
@@ -120,7 +120,7 @@ fn scope_gives_fresh_values_lazily_and_restores_the_outer_ones() {
     tl.with_mut(|t| t.value = 1);
     assert_eq!((count(&INITS), count(&TL_INITS)), (1, 1));
 
-    let returned = local::scope(|| {
+    let returned = local::fresh(|| {
         // Nothing is built on entry: the initializers run on first touch, in the scope.
         assert!(!Request::is_initialized());
         assert!(!tl.is_initialized());
@@ -171,7 +171,7 @@ fn scope_restores_outer_values_and_drops_its_own_when_the_closure_panics() {
     tl.with_mut(|t| t.value = 1);
 
     let message = panics(|| {
-        local::scope(|| {
+        local::fresh(|| {
             Request::set_path("/inner".into());
             tl.with_mut(|t| t.value = 2);
             panic!("job failed on {}", Request::path());
@@ -186,7 +186,7 @@ fn scope_restores_outer_values_and_drops_its_own_when_the_closure_panics() {
     assert_eq!(Request::with(|r| r.tracked.value), 0);
 
     // The thread is usable for the next scope, which starts fresh again.
-    local::scope(|| {
+    local::fresh(|| {
         assert_eq!(Request::path(), "none");
         assert_eq!(tl.with(|t| t.value), 0);
     });
@@ -212,11 +212,11 @@ fn nested_and_sequential_scopes_are_each_fresh() {
     Depth::set_level(1);
     tl.with_mut(|t| t.value = 1);
 
-    local::scope(|| {
+    local::fresh(|| {
         assert_eq!(both(), (0, 0));
         Depth::set_level(2);
         tl.with_mut(|t| t.value = 2);
-        local::scope(|| {
+        local::fresh(|| {
             assert_eq!(both(), (0, 0), "the inner scope sees neither outer value");
             Depth::set_level(3);
             tl.with_mut(|t| t.value = 3);
@@ -230,7 +230,7 @@ fn nested_and_sequential_scopes_are_each_fresh() {
     assert_eq!(both(), (1, 1));
 
     // A later scope (which may reuse the first one's identity) finds nothing left over.
-    local::scope(|| {
+    local::fresh(|| {
         assert!(!Depth::is_initialized());
         assert!(!tl.is_initialized());
         assert_eq!(both(), (0, 0));
@@ -258,7 +258,7 @@ fn per_thread_struct_keeps_its_thread_value_in_scopes_and_contexts() {
 
     join(thread::spawn(|| {
         Pool::set_connections(5);
-        local::scope(|| {
+        local::fresh(|| {
             assert!(Pool::is_initialized());
             assert_eq!(Pool::connections(), 5, "the thread's value inside a scope");
             Pool::set_connections(6);
@@ -310,7 +310,7 @@ fn struct_holding_an_rc_gets_a_fresh_value_inside_scope() {
 
     let outer = Document::counter();
     outer.set(1);
-    let inner = local::scope(|| {
+    let inner = local::fresh(|| {
         let inner = Document::counter();
         assert!(!Rc::ptr_eq(&inner, &outer), "a value of the scope's own");
         assert_eq!(inner.get(), 0);
@@ -514,7 +514,7 @@ fn wrapped_future_keeps_its_values_when_polled_on_another_thread() {
     }
 
     let tl = Arc::new(tracked_local(0, &TL_INITS, &TL_DROPS));
-    let mut task = Box::pin(local::scope_async({
+    let mut task = Box::pin(local::fresh_async({
         let tl = Arc::clone(&tl);
         async move {
             assert!(!Task::is_initialized() && !tl.is_initialized());
@@ -580,7 +580,7 @@ fn dropping_an_unfinished_wrapped_future_drops_it_in_its_context_then_its_values
     }
 
     Task::set_id(1); // this thread's own value
-    let mut task = Box::pin(local::scope_async(async {
+    let mut task = Box::pin(local::fresh_async(async {
         Task::set_id(99);
         let _guard = ReadsOnDrop;
         std::future::pending::<()>().await;
@@ -626,7 +626,7 @@ fn not_send_struct_is_refused_inside_a_context() {
         let message = panics(|| RcSession::with(|_| ()));
         assert!(message.contains("RcSession"), "names the struct: {message}");
         assert!(
-            message.contains("local::scope") && message.contains("per_thread"),
+            message.contains("local::fresh") && message.contains("per_thread"),
             "points to the alternatives: {message}"
         );
         assert!(
@@ -642,7 +642,7 @@ fn not_send_struct_is_refused_inside_a_context() {
             panics(|| drop(RcSession::replace(RcSession::default()))),
         ] {
             assert!(message.contains("RcSession"), "{message}");
-            assert!(message.contains("local::scope"), "{message}");
+            assert!(message.contains("local::fresh"), "{message}");
         }
         // Nothing was stored by any of the refused calls.
         assert!(!RcSession::is_initialized());
@@ -650,7 +650,7 @@ fn not_send_struct_is_refused_inside_a_context() {
     });
 
     // Also in a future run by `scope_async`, on every poll.
-    let mut task = Box::pin(local::scope_async(async {
+    let mut task = Box::pin(local::fresh_async(async {
         let first = RcSession::try_with(|_| ());
         YieldOnce(false).await;
         (
@@ -685,14 +685,14 @@ fn not_send_struct_works_in_scopes_and_as_per_thread_inside_contexts() {
     }
 
     // A scope never leaves its thread: fine, even inside a context.
-    local::scope(|| {
+    local::fresh(|| {
         RcSession::with(|s| s.hits.set(s.hits.get() + 1));
         assert_eq!(RcSession::with(|s| s.hits.get()), 1);
     });
     let mut ctx = Context::new();
     let inside = ctx.run(|| {
         assert_eq!(RcSession::try_with(|_| ()), Err(AccessError::NotSend));
-        let in_scope = local::scope(|| {
+        let in_scope = local::fresh(|| {
             RcSession::with(|s| s.hits.set(10));
             RcSession::with(|s| s.hits.get())
         });
@@ -727,7 +727,7 @@ fn context_and_wrapped_futures_are_send() {
     assert_send::<Context>();
     assert_send::<Wrapped<std::future::Ready<u32>>>();
     assert_send::<Wrapped<Pin<Box<dyn Future<Output = ()> + Send>>>>();
-    let task = local::scope_async(async {
+    let task = local::fresh_async(async {
         YieldOnce(false).await;
         1
     });
@@ -788,7 +788,7 @@ fn scope_async_tasks_keep_their_values_across_tokio_worker_threads() {
         let handles: Vec<_> = (0..TASKS)
             .map(|task| {
                 let tl = Arc::clone(&tl);
-                tokio::spawn(local::scope_async(async move {
+                tokio::spawn(local::fresh_async(async move {
                     // A fresh context: nothing of another task's or of the worker's.
                     assert!(!RequestId::is_initialized() && !tl.is_initialized());
                     assert_eq!(RequestId::id(), NO_REQUEST);
@@ -1114,7 +1114,7 @@ fn local_stack_is_per_context_and_push_scoped_pops_on_drop() {
     stack.with_top(|top| assert_eq!(top, Some(&"outer")));
     // Resumed: the context's stack is as it was left.
     ctx.run(|| stack.with_top(|top| assert_eq!(top, Some(&"ctx"))));
-    local::scope(|| assert!(stack.is_empty()));
+    local::fresh(|| assert!(stack.is_empty()));
     ctx.run(|| {
         assert_eq!(stack.pop(), Some("ctx"));
         assert!(stack.is_empty());
@@ -1153,7 +1153,7 @@ fn first_touch_by_a_per_thread_local_inside_a_scope_leaves_the_thread_consistent
     }
 
     join(thread::spawn(|| {
-        local::scope(|| Pool::set_connections(1)); // the thread's first touch of any local
+        local::fresh(|| Pool::set_connections(1)); // the thread's first touch of any local
         let tl: ThreadLocal<u32> = ThreadLocal::new();
         tl.set(5);
         User::set_name("alice".into());

@@ -266,7 +266,7 @@ fn inherit_inside_a_context_copies_that_contexts_values_not_the_threads() {
 
     // A scope's values are its own too: one that never touched a local passes on that
     // local's initial value, not the thread's.
-    let mut from_scope = local::scope(|| {
+    let mut from_scope = local::fresh(|| {
         TRACE_ID.set(43);
         Context::inherit()
     });
@@ -276,7 +276,7 @@ fn inherit_inside_a_context_copies_that_contexts_values_not_the_threads() {
     );
 
     // A task that spawns a subtask passes on the task's values.
-    let seen = runtime().block_on(local::scope_async(async {
+    let seen = runtime().block_on(local::fresh_async(async {
         User::set_name("dora".into());
         tokio::task::yield_now().await;
         tokio::spawn(async { User::name() }.inherit_locals())
@@ -307,7 +307,7 @@ fn inherit_inside_a_struct_scope_carries_the_bound_value() {
     let bound = || Caller { name: "ada".into() };
     // Fresh threads: the scope is the thread's first touch of `Caller`.
     let seen = join(thread::spawn(move || {
-        let mut child = Caller::scope(bound(), Context::inherit);
+        let mut child = Caller::sync_scope(bound(), Context::inherit);
         child.run(Caller::name)
     }));
     assert_eq!(seen, "ada", "Caller::scope");
@@ -316,7 +316,7 @@ fn inherit_inside_a_struct_scope_carries_the_bound_value() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        runtime.block_on(Caller::scope_async(bound(), async {
+        runtime.block_on(Caller::scope(bound(), async {
             tokio::spawn(async { Caller::name() }.inherit_locals())
                 .await
                 .unwrap()
@@ -327,7 +327,7 @@ fn inherit_inside_a_struct_scope_carries_the_bound_value() {
     // Touched before the scope, it works: the struct is registered by then.
     let seen = join(thread::spawn(move || {
         let _ = Caller::name();
-        let mut child = Caller::scope(bound(), Context::inherit);
+        let mut child = Caller::sync_scope(bound(), Context::inherit);
         child.run(Caller::name)
     }));
     assert_eq!(seen, "ada", "Caller::scope after a touch");

@@ -90,17 +90,18 @@ const _: () = {
         pub fn take() -> ::core::option::Option<Self> {
             __THREAD_LOCAL_STRUCT.take()
         }
-        #[doc = "Runs the closure with this thread's (or context's) [`Session`] bound to the given value, then puts the previous value back, or its absence, also if the closure panics; returns what the closure returns. Like tokio's `LocalKey::sync_scope`.\n\n# Panics\n\nIf this thread's value is borrowed in a way that conflicts (as a `RefCell` would refuse), if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
+        #[doc = "Runs the closure with this thread's (or context's) [`Session`] bound to the given value, then puts the previous value back, or its absence, also if the closure panics; returns what the closure returns. Like tokio's `LocalKey::sync_scope`; for a future, use [`Session::scope`].\n\n# Panics\n\nIf this thread's value is borrowed in a way that conflicts (as a `RefCell` would refuse), if called from the struct's own initializer, or during thread teardown after the value was destroyed."]
         #[track_caller]
-        pub fn scope<R>(__value: Self, __f: impl ::core::ops::FnOnce() -> R) -> R {
-            __THREAD_LOCAL_STRUCT.scope(__value, __f)
+        pub fn sync_scope<R>(__value: Self, __f: impl ::core::ops::FnOnce() -> R) -> R {
+            __THREAD_LOCAL_STRUCT.sync_scope(__value, __f)
         }
-        #[doc = "Wraps the future so that [`Session`] is bound to the given value during each of its polls, with the previous value back between them: the future's own value, wherever it is polled. Like tokio's `LocalKey::scope`."]
-        pub fn scope_async<F: ::core::future::Future>(
+        #[doc = "Wraps the future so that [`Session`] is bound to the given value during each of its polls, and while it is dropped, with the previous value back between them: the future's own value, wherever it is polled. Like tokio's `LocalKey::scope`; for a closure, use [`Session::sync_scope`]."]
+        pub fn scope<F: ::core::future::Future>(
             __value: Self,
             __future: F,
-        ) -> impl ::core::future::Future<Output = F::Output> {
-            __THREAD_LOCAL_STRUCT.scope_async(__value, __future)
+        ) -> __local::__private::Scoped<'static, __local::__private::StructLocal<Self>, Self, F>
+        {
+            __THREAD_LOCAL_STRUCT.scope(__value, __future)
         }
         #[doc = "A clone of this thread's `value` field of [`Session`], building the value first if needed. Needs the field's type to be `Clone`; a field that is not can be read inside [`Session::with`]."]
         #[must_use]

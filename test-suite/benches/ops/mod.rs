@@ -107,17 +107,17 @@ pub fn context_with_thread_local(local: &ThreadLocal<u64>) -> u64 {
 /// A pooled worker's job: a scope, one attribute struct touched in it.
 #[inline(never)]
 pub fn scope_with_attribute() -> u64 {
-    local::scope(ours_attribute)
+    local::fresh(ours_attribute)
 }
 
 /// An attribute struct bound to a value for a call, and read in it.
 #[inline(never)]
 pub fn bind_attribute() -> u64 {
-    Counter::scope(Counter { n: black_box(1) }, || Counter::with(|c| c.n))
+    Counter::sync_scope(Counter { n: black_box(1) }, || Counter::with(|c| c.n))
 }
 
 /// The same with a `ThreadLocal`.
 #[inline(never)]
 pub fn bind_thread_local(local: &ThreadLocal<u64>) -> u64 {
-    local.scope(black_box(1), || local.with(|n| *n))
+    local.sync_scope(black_box(1), || local.with(|n| *n))
 }

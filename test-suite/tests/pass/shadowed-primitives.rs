@@ -48,6 +48,6 @@ fn main() {
     ::std::assert!(Session::flag());
     ::std::assert!(Session::is_initialized());
     ::std::assert_eq!(Session::take().map(|s| s.count), ::core::option::Option::Some(1));
-    ::std::assert_eq!(Session::scope(Session { count: 5, flag: false }, Session::count), 5);
+    ::std::assert_eq!(Session::sync_scope(Session { count: 5, flag: false }, Session::count), 5);
     ::std::assert_eq!(Packed::count(), 2);
 }

@@ -50,7 +50,7 @@ mod tests {
 
     #[test]
     fn scope_binds_a_value_for_a_call() {
-        let seen = RequestId::scope(
+        let seen = RequestId::sync_scope(
             RequestId {
                 value: 3,
                 trace: vec![1],

@@ -2,7 +2,7 @@ use local::thread_local_struct;
 
 #[thread_local_struct]
 pub struct Task {
-    scope_async: bool,
+    sync_scope: bool,
 }
 
 fn main() {}
