@@ -3,8 +3,11 @@
 //! Spawns many short threads (the first argument, default 100,000), at most 64 alive at
 //! once. Each thread touches one shared `ThreadLocal<Payload>` and one
 //! `#[thread_local_struct]`, each building it a 1 KiB value, and exits; both values must
-//! be dropped when it exits. Every batch is joined with `JoinHandle::join`, which returns
-//! only after the thread's thread-local destructors have run.
+//! be dropped when it exits. Each also adds 1 to a sharded counter, a
+//! `SharedThreadLocal<AtomicU64>` that folds an exited thread's count into its total: the
+//! sum must be exact, and the counter must hold no more values than threads were alive at
+//! once. Every batch is joined with `JoinHandle::join`, which returns only after the
+//! thread's thread-local destructors have run.
 //!
 //! It measures:
 //!
@@ -16,7 +19,8 @@
 //!   cache and the instance's table, and the end of the run.
 //!
 //! The contract: 100,000 short threads leave 0 values alive and grow RSS by at most 2 MiB.
-//! The program exits with a failure status if any value is left alive. The main thread
+//! The program exits with a failure status if any value is left alive, or if the counter's
+//! sum is off or it holds more than a batch of values. The main thread
 //! never touches the instance: its value would only be dropped with the instance.
 //!
 //! ```text
@@ -27,11 +31,11 @@
 use std::env;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Instant;
 
-use local::{ThreadLocal, thread_local_struct};
+use local::{SharedThreadLocal, ThreadLocal, thread_local_struct};
 
 /// Threads alive at once.
 const BATCH: usize = 64;
@@ -69,6 +73,9 @@ struct Scratch {
     payload: Payload,
 }
 
+/// The sharded counter: every thread adds 1.
+static COUNT: SharedThreadLocal<AtomicU64> = SharedThreadLocal::new().fold_on_exit();
+
 /// Spawns `count` threads that each touch `payloads` once, and joins them all.
 fn run_batch(payloads: &Arc<ThreadLocal<Payload>>, first: usize, count: usize) {
     let handles: Vec<_> = (first..first + count)
@@ -78,6 +85,7 @@ fn run_batch(payloads: &Arc<ThreadLocal<Payload>>, first: usize, count: usize) {
                 // Write to the values so that their pages are really used.
                 payloads.with_mut(|payload| payload.bytes[n % 1024] = n as u8);
                 Scratch::with_mut(|scratch| scratch.payload.bytes[n % 1024] = n as u8);
+                COUNT.with(|count| count.fetch_add(1, Ordering::Relaxed));
             })
         })
         .collect();
@@ -126,9 +134,20 @@ fn main() -> ExitCode {
     let left_alive = LIVE.load(Ordering::SeqCst);
     let elapsed = start.elapsed();
     drop(payloads);
+    let counts: Vec<u64> = COUNT
+        .read()
+        .iter()
+        .map(|n| n.load(Ordering::Relaxed))
+        .collect();
+    let counted: u64 = counts.iter().sum();
 
     println!("threads spawned:   {spawned}");
     println!("values left alive: {left_alive}");
+    println!(
+        "sharded counter:   {counted} counted; values held: {} (the total, and any thread's \
+         not folded away yet)",
+        counts.len()
+    );
     match (rss_after_warmup, rss_at_end) {
         (Some(warm), Some(end)) => {
             let growth = end - warm;
@@ -146,10 +165,16 @@ fn main() -> ExitCode {
     }
     println!("elapsed:           {elapsed:.2?}");
 
-    if left_alive == 0 {
-        ExitCode::SUCCESS
-    } else {
+    if left_alive != 0 {
         eprintln!("churn: FAILED: {left_alive} value(s) outlived their threads");
-        ExitCode::FAILURE
+        return ExitCode::FAILURE;
     }
+    if counted != spawned as u64 || counts.len() > BATCH + 1 {
+        eprintln!(
+            "churn: FAILED: the sharded counter counted {counted} of {spawned} in {} values",
+            counts.len()
+        );
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }

@@ -34,7 +34,7 @@
 //! |---|---|
 //! | one value of a struct per thread, declared once | [`#[thread_local_struct]`](thread_local_struct): `Session::with`, `with_mut`, per-field getters and setters |
 //! | any number of per-thread values, made at run time (`threading.local()` objects) | [`ThreadLocal<T>`](ThreadLocal) (a `static` too: `new` is `const`) |
-//! | other threads reading every thread's value while it runs (sharded counters) | [`SharedThreadLocal<T>`](SharedThreadLocal), read with [`read`](SharedThreadLocal::read) |
+//! | other threads reading every thread's value while it runs (sharded counters) | [`SharedThreadLocal<T>`](SharedThreadLocal), read with [`read`](SharedThreadLocal::read); exited threads' values are kept, or folded into a total with [`fold_on_exit`](SharedThreadLocal::fold_on_exit) (counters) |
 //! | a pooled worker's job that starts clean | [`local::fresh(\|\| job())`](fresh) |
 //! | a resumable set of values (a greenlet), or an async task's own values | [`Context`], [`fresh_async`], [`Context::wrap`] |
 //! | one value bound for one call or one future | `Session::sync_scope(v, \|\| ..)`, `Session::scope(v, fut)`, [`ThreadLocal::sync_scope`], [`ThreadLocal::scope`] (tokio's names) |
@@ -166,8 +166,8 @@
 #![warn(missing_docs)]
 
 pub use local_core::{
-    AccessError, Context, InheritLocals, IntoIter, IterMut, LocalStack, Popped, Read, ReadIter,
-    Scoped, SharedThreadLocal, ThreadLocal, Wrapped, fresh, fresh_async, inherit_locals,
+    AccessError, Context, Fold, InheritLocals, IntoIter, IterMut, LocalStack, Popped, Read,
+    ReadIter, Scoped, SharedThreadLocal, ThreadLocal, Wrapped, fresh, fresh_async, inherit_locals,
 };
 
 /// Gives every thread its own value of the struct, built on that thread by the struct's

@@ -109,6 +109,6 @@ pub use recursion::{DefaultGuard, enter_default};
 #[doc(hidden)]
 pub use send_probe::{SendProbe, SendProbeFallback, SendProof};
 #[cfg(not(loom))]
-pub use shared::{Read, ReadIter, SharedThreadLocal};
+pub use shared::{Fold, Read, ReadIter, SharedThreadLocal};
 #[cfg(not(loom))]
 pub use thread_local::ThreadLocal;

@@ -1,60 +1,72 @@
 //! `SharedThreadLocal`: per-thread values that other threads read while their threads run.
 //!
-//! # Who may free a value, and when
+//! # Who touches what, and who may free what
 //!
-//! A thread's value is in a boxed node that its owner publishes in its index's slot
-//! (`shared_slot.rs`); readers walk the slots and read through the nodes with no lock.
-//! - The owner's **exit** takes its node out of sight and *retires* it (`reclaim.rs`): the
-//!   node is freed once no reader that could have seen it is left. With `retain_on_exit`
-//!   it stays in the slot instead.
-//! - `iter_mut` (`&mut self`) holds a reader until the instance's next access (its
-//!   references live as long as the `&mut` borrow, which ends unseen), so an exit that runs
-//!   meanwhile (`std::thread::scope` returns before its threads' thread-local destructors
-//!   end) retires its node rather than freeing a value `iter_mut` lent.
-//! - The other **`&mut` methods** (`clear`, `into_iter`, `Drop`) exclude every reader: they
-//!   take the slots' lists and free them, with whatever was retired.
+//! A thread's value is in a boxed node that its owner publishes in its index's list
+//! (`shared_slot.rs`); readers walk the lists, and the total of folded values, with no lock.
+//! Every change to a list or to the total is made under the instance's lock:
+//! - the owner **publishes** its node (its first touch);
+//! - its **exit** lets go of its node: keeps it in the list (the default), folds its value
+//!   into a new total (`fold_on_exit`), or splices it out (`drop_on_exit`);
+//! - **tidying** a list folds the nodes of exited owners that are not folded yet, and splices
+//!   out the folded ones that every reader's total counts;
+//! - the **`&mut` methods** (`iter_mut`, `clear`, `into_iter`, `Drop`), which exclude readers
+//!   and owners but not exits (`std::thread::scope` returns before its threads' thread-local
+//!   destructors end), take the lists apart.
+//!
+//! A node spliced out, and a total replaced, are retired (`reclaim.rs`): freed once no
+//! reader that could stand on them is left. `iter_mut` holds a reader until the instance's
+//! next access (its references live as long as the `&mut` borrow, past the iterator), and
+//! while it may hold them an exit neither folds nor splices: it keeps its node.
 //!
 //! The owner's own state (its place in its thread's exit, an initializer running, its
-//! exit) is touched by the owner alone.
+//! exit) is touched by the owner alone. No user code runs under the lock: folding adds up
+//! std's atomic integers, and values are dropped after the lock is released.
 
 use std::cell::Cell;
 use std::fmt;
 use std::iter::FusedIterator;
 use std::ptr::NonNull;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{
+    AtomicBool, AtomicI8, AtomicI16, AtomicI32, AtomicI64, AtomicIsize, AtomicU8, AtomicU16,
+    AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::AccessError;
 use crate::entry::SetOnDrop;
 use crate::error::{drop_each, or_fail};
 use crate::frame::Values;
 use crate::reclaim::{Reader, Reclaim};
-use crate::shared_slot::{self, Node, Retired, SharedSlot};
+use crate::shared_slot::{self, Garbage, Link, Node, SharedSlot, Total, Totals};
 use crate::table::{Buckets, TableCell};
 use crate::thread::{self, Member, Position};
 
-/// A per-thread value that other threads can read while its thread runs: each thread adds
-/// to its own counter, and a reporter sums them all at any time (the `thread_local`
-/// crate's `iter(&self)`, for `T: Sync`). Like [`ThreadLocal`](crate::ThreadLocal), a
-/// thread's value is dropped when the thread exits and never handed to another thread.
+/// A per-thread value that other threads read while its thread runs: each worker adds to
+/// its own counter, and a reporter sums them all at any time (the `thread_local` crate's
+/// `iter(&self)`, for `T: Sync`). A thread's value is never handed to another thread.
 ///
 /// Values are only ever shared (`&T`): put the mutability inside (`AtomicU64`, `Mutex`).
 /// One value per OS thread, whatever [`Context`](crate::Context) or [`fresh`](crate::fresh)
-/// runs: the values are there to be read by other threads, which know threads, not
-/// contexts.
+/// frame runs: the values are there to be read by other threads, which know threads, not
+/// frames.
 ///
-/// # Reading every thread's value
+/// # When a thread exits
 ///
-/// [`read`](SharedThreadLocal::read) returns a guard; while it lives, every value it can
-/// reach stays alive: a thread that exits meanwhile takes its value out of sight, and the
-/// value is dropped once no reader that could have seen it is left. Reading takes no lock
-/// and never waits for a writer; a thread's own access never waits for a reader.
+/// A sum of every thread's value must not lose a worker's part when the worker exits, so
+/// by default an exited thread's value is **kept**, still read, until the instance is
+/// cleared or dropped; a thread that takes the exited one's place starts from a fresh value.
+///
+/// - [`fold_on_exit`](Self::fold_on_exit), for counters (std's atomic integers): the exited
+///   value is added into the instance's total, which readers read as one more value, so
+///   that memory stays as small as the threads alive at once, whatever the thread churn.
+///   The sharded counter:
 ///
 /// ```
 /// use local_core::SharedThreadLocal;
 /// use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 ///
-/// static REQUESTS: SharedThreadLocal<AtomicU64> = SharedThreadLocal::new();
+/// static REQUESTS: SharedThreadLocal<AtomicU64> = SharedThreadLocal::new().fold_on_exit();
 ///
 /// std::thread::scope(|s| {
 ///     for _ in 0..4 {
@@ -62,38 +74,73 @@ use crate::thread::{self, Member, Position};
 ///             for _ in 0..100 {
 ///                 REQUESTS.with(|n| n.fetch_add(1, Relaxed));
 ///             }
-///             // Any thread can sum the live counters at any time.
-///             let so_far: u64 = REQUESTS.read().iter().map(|n| n.load(Relaxed)).sum();
-///             assert!(so_far >= 100);
 ///         });
 ///     }
+///     // Any thread can sum the counters at any time: finished workers' counts are in.
+///     let so_far: u64 = REQUESTS.read().iter().map(|n| n.load(Relaxed)).sum();
+///     assert!(so_far <= 400);
 /// });
+/// let total: u64 = REQUESTS.read().iter().map(|n| n.load(Relaxed)).sum();
+/// assert_eq!(total, 400);
 /// ```
 ///
-/// With [`retain_on_exit`](SharedThreadLocal::retain_on_exit), an exited thread's value is
-/// kept and still read, so totals include finished workers.
+/// - [`drop_on_exit`](Self::drop_on_exit), for values that are a thread's state rather than
+///   its part of a whole (a worker's current job, shown by a monitor): the exited value is
+///   dropped, once no reader can be looking at it.
+///
+/// # Reading every thread's value
+///
+/// [`read`](SharedThreadLocal::read) returns a guard; while it lives, every value it can
+/// reach stays alive. Reading takes no lock and never waits; a thread's own access never
+/// waits for a reader. A sum taken from one guard counts each value once, even while
+/// threads exit and their values are folded: a reader reads the total as it was when the
+/// guard was taken, with the values folded since.
 ///
 /// # Initialization and Destruction
 ///
 /// As for [`ThreadLocal`](crate::ThreadLocal): built lazily on the thread that touches it,
-/// dropped when that thread exits (or kept, with `retain_on_exit`), every value dropped
-/// when the instance is; no lock is held while user code runs. Values are boxed, each on
-/// its own cache lines, so that a worker's writes never slow another's.
+/// each value dropped exactly once, every value dropped when the instance is; no lock is
+/// held while user code runs. Values are boxed, each on its own cache lines, so that a
+/// worker's writes never slow another's.
 pub struct SharedThreadLocal<T, F = fn() -> T> {
     /// What threads reach: made on the first touch, and shared with the list of every
     /// thread that holds a value in it.
     table: TableCell<SharedTable<T>>,
     init: F,
-    keep: bool,
+    on_exit: OnExit<T>,
     /// The table as a member of a thread's list: made where the constructors know
     /// `T: Send + Sync + 'static`, so that no access needs the bound.
     member: fn(Arc<SharedTable<T>>) -> Arc<dyn Member>,
 }
 
+/// What an owner's exit does with its value.
+enum OnExit<T> {
+    /// Keeps it in its list, still read.
+    Keep,
+    /// Adds it into the instance's total with this (an atomic integer's sum).
+    Fold(fn(Option<&T>, &T) -> T),
+    /// Splices it out, to be dropped once no reader can be looking at it.
+    Drop,
+}
+
+impl<T> Clone for OnExit<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for OnExit<T> {}
+
 struct SharedTable<T> {
     entries: Buckets<SharedEntry<T>>,
-    reclaim: Reclaim<Retired<T>>,
-    keep: bool,
+    reclaim: Reclaim<Garbage<T>>,
+    totals: Totals<T>,
+    on_exit: OnExit<T>,
+    /// Every change to a list or to the total is made under it (module docs).
+    lock: Mutex<()>,
+    /// An `iter_mut` may hold references into the values: exits keep their nodes. Set and
+    /// read under the lock; cleared by the next access, which proves the borrow over.
+    iterating: AtomicBool,
     dropped: AtomicBool,
 }
 
@@ -106,7 +153,7 @@ enum Owner {
     Joined,
     /// The owner's initializer runs.
     Initializing,
-    /// The owner's exit took its value; it is still exiting.
+    /// The owner's exit let go of its value; it is still exiting.
     Destroyed,
 }
 
@@ -116,9 +163,9 @@ struct SharedEntry<T> {
     owner: Cell<Owner>,
 }
 
-// SAFETY: slots are atomic (`shared_slot.rs`), and freed as `reclaim.rs` says; an entry's
-// `owner` is only touched by its owner thread (its accesses and its exit). Values are read
-// from every thread (`T: Sync`) and dropped on any (`T: Send`).
+// SAFETY: lists and totals change under the lock, and are freed as `reclaim.rs` says; an
+// entry's `owner` is only touched by its owner thread (its accesses and its exit). Values
+// are read from every thread (`T: Sync`) and dropped on any (`T: Send`).
 unsafe impl<T: Send + Sync> Sync for SharedTable<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send + Sync> Send for SharedTable<T> {}
@@ -167,16 +214,69 @@ impl<T: Send + Sync + 'static, F: Fn() -> T> SharedThreadLocal<T, F> {
         SharedThreadLocal {
             table: TableCell::new(),
             init,
-            keep: false,
+            on_exit: OnExit::Keep,
             member: |table| table,
         }
     }
 }
 
+/// A counter a [`SharedThreadLocal`] can fold an exited thread's value into its total: std's
+/// atomic integers, added up (wrapping, as `fetch_add` does).
+///
+/// Sealed: the fold runs under the instance's lock, where no user code may run.
+pub trait Fold: Sized + sealed::Sealed {
+    #[doc(hidden)]
+    fn fold(total: Option<&Self>, exited: &Self) -> Self;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! fold_atomics {
+    ($($atomic:ty),*) => {$(
+        impl sealed::Sealed for $atomic {}
+
+        impl Fold for $atomic {
+            fn fold(total: Option<&Self>, exited: &Self) -> Self {
+                let total = total.map_or(0, |total| total.load(Ordering::Relaxed));
+                <$atomic>::new(total.wrapping_add(exited.load(Ordering::Relaxed)))
+            }
+        }
+    )*};
+}
+
+fold_atomics!(
+    AtomicU8,
+    AtomicU16,
+    AtomicU32,
+    AtomicU64,
+    AtomicUsize,
+    AtomicI8,
+    AtomicI16,
+    AtomicI32,
+    AtomicI64,
+    AtomicIsize
+);
+
 impl<T, F> SharedThreadLocal<T, F> {
-    /// Keeps each exited thread's value, still read by [`read`](Self::read), instead of
-    /// dropping it: totals then include threads that are gone. Never handed to another
-    /// thread.
+    /// Panics, naming `builder`, if a thread touched the instance already: its table has
+    /// the settings the builders change.
+    #[track_caller]
+    const fn untouched(&self, builder: &'static str) {
+        if self.table.is_made() {
+            panic!("{}", builder);
+        }
+    }
+
+    /// Adds each exited thread's value into the instance's total, which
+    /// [`read`](Self::read) yields as one more value, instead of keeping it: a sum never
+    /// loses a finished worker's part, and memory stays as small as the threads alive at
+    /// once, whatever the thread churn. The sharded counter (see the type's docs).
+    ///
+    /// # Panics
+    ///
+    /// If a thread touched the instance already: call it where the instance is made.
     ///
     /// # Examples
     ///
@@ -184,40 +284,70 @@ impl<T, F> SharedThreadLocal<T, F> {
     /// use local_core::SharedThreadLocal;
     /// use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     ///
-    /// let done = SharedThreadLocal::<AtomicU64>::new().retain_on_exit();
-    /// std::thread::scope(|s| {
-    ///     for _ in 0..3 {
-    ///         s.spawn(|| done.with(|n| n.fetch_add(2, Relaxed)));
-    ///     }
-    /// });
-    /// let total: u64 = done.read().iter().map(|n| n.load(Relaxed)).sum();
-    /// assert_eq!(total, 6);
+    /// let done = SharedThreadLocal::<AtomicU64>::new().fold_on_exit();
+    /// for _ in 0..3 {
+    ///     std::thread::scope(|s| {
+    ///         s.spawn(|| done.with(|n| n.fetch_add(2, Relaxed))).join().unwrap();
+    ///     });
+    /// }
+    /// let values: Vec<u64> = done.read().iter().map(|n| n.load(Relaxed)).collect();
+    /// assert_eq!(values, [6]); // one total, not a value per exited thread
     /// ```
+    #[must_use]
+    #[track_caller]
+    pub const fn fold_on_exit(self) -> Self
+    where
+        T: Fold,
+    {
+        self.untouched(
+            "`SharedThreadLocal::fold_on_exit` called on an instance a thread touched \
+             already; call it where the instance is made",
+        );
+        let mut this = self;
+        this.on_exit = OnExit::Fold(T::fold);
+        this
+    }
+
+    /// Drops each exited thread's value, once no reader can be looking at it, instead of
+    /// keeping it: for values that are a thread's state rather than its part of a whole.
+    /// A sum then loses a worker's part when the worker exits.
     ///
     /// # Panics
     ///
     /// If a thread touched the instance already: call it where the instance is made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use local_core::SharedThreadLocal;
+    /// use std::sync::Mutex;
+    ///
+    /// let jobs = SharedThreadLocal::with_init(|| Mutex::new("idle")).drop_on_exit();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| jobs.with(|job| *job.lock().unwrap() = "indexing")).join().unwrap();
+    /// });
+    /// assert_eq!(jobs.read().iter().count(), 0); // the worker is gone, and so is its job
+    /// ```
     #[must_use]
     #[track_caller]
-    pub const fn retain_on_exit(self) -> Self {
-        if self.table.is_made() {
-            panic!(
-                "`SharedThreadLocal::retain_on_exit` called on an instance a thread touched \
-                 already; call it where the instance is made"
-            );
-        }
+    pub const fn drop_on_exit(self) -> Self {
+        self.untouched(
+            "`SharedThreadLocal::drop_on_exit` called on an instance a thread touched \
+             already; call it where the instance is made",
+        );
         let mut this = self;
-        this.keep = true;
+        this.on_exit = OnExit::Drop;
         this
     }
-}
 
-impl<T, F> SharedThreadLocal<T, F> {
     fn table(&self) -> &SharedTable<T> {
         self.table.get_or_init(|| SharedTable {
             entries: Buckets::new(),
             reclaim: Reclaim::new(),
-            keep: self.keep,
+            totals: Totals::new(),
+            on_exit: self.on_exit,
+            lock: Mutex::new(()),
+            iterating: AtomicBool::new(false),
             dropped: AtomicBool::new(false),
         })
     }
@@ -231,7 +361,7 @@ impl<T, F> SharedThreadLocal<T, F> {
             .entries
             .get(thread::position_and_tag().0)?;
         // SAFETY: the entry is this thread's (its position), `&self` excludes the `&mut`
-        // methods, and the owner's exit clears `mine` before it retires the node.
+        // methods, and the owner's exit clears `mine` before anything frees the node.
         unsafe { entry.slot.mine() }
     }
 
@@ -245,6 +375,8 @@ impl<T, F> SharedThreadLocal<T, F> {
         match entry.owner.get() {
             Owner::Joined => {}
             Owner::Unjoined => {
+                // `&self`: an `iter_mut` borrow is over.
+                table.end_iteration();
                 let member = (self.member)(self.table.share());
                 thread::join(member, false)?;
                 entry.owner.set(Owner::Joined);
@@ -264,8 +396,13 @@ impl<T, F> SharedThreadLocal<T, F> {
         entry.owner.set(Owner::Initializing);
         let _joined = SetOnDrop(&entry.owner, Owner::Joined);
         let value = init()?;
-        // SAFETY: the owner (this thread's entry, under `&self`), with no value published.
-        unsafe { entry.slot.publish(value) };
+        let table = self.table();
+        let garbage = {
+            let _locked = table.lock();
+            entry.slot.publish(value);
+            table.tidy(&entry.slot)
+        };
+        table.retire(garbage);
         Ok(())
     }
 
@@ -291,7 +428,7 @@ impl<T, F> SharedThreadLocal<T, F> {
     /// # Panics
     ///
     /// If called from this instance's initializer, or during thread teardown after the
-    /// value was destroyed.
+    /// value was let go of.
     ///
     /// # Examples
     ///
@@ -331,7 +468,7 @@ impl<T, F> SharedThreadLocal<T, F> {
         let table = self.table.get();
         if let Some(table) = table {
             // `&self`: an `iter_mut` borrow is over.
-            drop_each(table.reclaim.release());
+            table.end_iteration();
         }
         Read {
             reader: table.map(|table| table.reclaim.read()),
@@ -339,7 +476,8 @@ impl<T, F> SharedThreadLocal<T, F> {
         }
     }
 
-    /// Every value this instance holds, mutably; no thread can read meanwhile.
+    /// Every value this instance holds, mutably: live threads', kept ones and the total;
+    /// no thread can read meanwhile.
     ///
     /// # Examples
     ///
@@ -356,21 +494,25 @@ impl<T, F> SharedThreadLocal<T, F> {
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> + '_ {
         let table = self.table.get();
         if let Some(table) = table {
-            // Readers leaked earlier are forgotten; then one is held for the references lent
-            // here, which live as long as `&mut self`, past the iterator: an exit that runs
-            // meanwhile retires its value rather than dropping it under one of them, and the
-            // instance's next access releases the reader.
-            drop_each(table.reclaim.reset());
+            // Readers leaked earlier are forgotten; then one is held for the references
+            // lent here, which live as long as `&mut self`, past the iterator: an exit that
+            // runs meanwhile keeps its node, and the instance's next access lets go.
+            table.free(table.reclaim.reset());
+            {
+                let _locked = table.lock();
+                table.iterating.store(true, Ordering::Relaxed);
+            }
             table.reclaim.hold();
         }
-        let mut cursor = Cursor::default();
+        // SAFETY: a reader is held for as long as `&mut self` lasts (above).
+        let mut walk = unsafe { Walk::new(table) };
         std::iter::from_fn(move || {
-            let node = cursor.next(table?)?;
+            let value = walk.next()?;
             // SAFETY: `&mut self` keeps readers and the owners' accesses out for as long as
-            // the reference lives, so nothing else reads or writes the value; an exit only
-            // takes the node out of sight and retires it, which the held reader keeps
-            // alive. The cursor visits each node once.
-            Some(unsafe { &mut (*node.as_ptr()).0.value })
+            // the reference lives, so nothing else reads or writes the value; an exit keeps
+            // its node meanwhile, and the held reader keeps anything retired alive. Each
+            // value is visited once.
+            Some(unsafe { &mut *value.as_ptr() })
         })
     }
 
@@ -399,7 +541,7 @@ impl<T, F: Fn() -> T> SharedThreadLocal<T, F> {
     /// # Panics
     ///
     /// If called from this instance's initializer, or during thread teardown after the
-    /// value was destroyed. A panic of the initializer propagates, and nothing is stored.
+    /// value was let go of. A panic of the initializer propagates, and nothing is stored.
     ///
     /// # Examples
     ///
@@ -418,7 +560,7 @@ impl<T, F: Fn() -> T> SharedThreadLocal<T, F> {
 
     /// Calls `f` with this thread's value, or says why it cannot: called from the
     /// initializer ([`AccessError::Initializing`]) or during thread teardown after the
-    /// value was destroyed ([`AccessError::Destroyed`]).
+    /// value was let go of ([`AccessError::Destroyed`]).
     ///
     /// # Examples
     ///
@@ -447,16 +589,104 @@ impl<T, F: Fn() -> T> SharedThreadLocal<T, F> {
 }
 
 impl<T> SharedTable<T> {
-    /// Every value, for `clear`, `into_iter` and `Drop`: needs `&mut` to the instance (no
-    /// reader, no owner access); an exit running meanwhile finds its node gone.
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        // It guards no data of its own, only the order of changes: a poison means nothing.
+        self.lock.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Retires what left the lists or the totals, and drops what no reader can see any
+    /// more, outside the lock.
+    fn retire(&self, garbage: Vec<Garbage<T>>) {
+        let mut free = Vec::new();
+        for garbage in garbage {
+            free.extend(self.reclaim.retire(garbage));
+        }
+        self.free(free);
+    }
+
+    /// Drops what the reclaim let go of; a replaced total settles its folds first.
+    fn free(&self, garbage: Vec<Garbage<T>>) {
+        drop_each(garbage.into_iter().map(|garbage| {
+            if let Garbage::Total(replaced) = garbage {
+                self.totals.settle(replaced);
+                return None;
+            }
+            Some(garbage)
+        }));
+    }
+
+    /// The next access to the instance proves an `iter_mut` borrow over: its reader goes,
+    /// and the values of threads that exited meanwhile are dealt with as they exit.
+    fn end_iteration(&self) {
+        if !self.iterating.load(Ordering::Relaxed) {
+            return;
+        }
+        let garbage = {
+            let _locked = self.lock();
+            self.iterating.store(false, Ordering::Relaxed);
+            let mut garbage = Vec::new();
+            for (_, entry) in self.entries.iter() {
+                garbage.extend(self.tidy(&entry.slot));
+            }
+            garbage
+        };
+        self.free(self.reclaim.release());
+        self.retire(garbage);
+    }
+
+    /// Does with the nodes of exited owners in `slot` what `on_exit` says: nothing (kept),
+    /// splice them out (`drop_on_exit`), or fold the ones not folded yet and splice out
+    /// the folded ones that every reader's total counts (`fold_on_exit`). Not while an
+    /// `iter_mut` may hold references. Under the lock; returns what to retire.
+    fn tidy(&self, slot: &SharedSlot<T>) -> Vec<Garbage<T>> {
+        let mut garbage = Vec::new();
+        if matches!(self.on_exit, OnExit::Keep) || self.iterating.load(Ordering::Relaxed) {
+            return garbage;
+        }
+        let mine = slot.mine_node();
+        let exited: Vec<NonNull<Node<T>>> =
+            slot.nodes().filter(|&node| Some(node) != mine).collect();
+        for node in exited {
+            // SAFETY: in the list, under the lock.
+            let link = unsafe { &node.as_ref().0 };
+            let unlink = match self.on_exit {
+                OnExit::Keep => false,
+                OnExit::Drop => true,
+                OnExit::Fold(add) if link.folded.load(Ordering::SeqCst) == 0 => {
+                    garbage.push(Garbage::Total(self.totals.fold(node, add)));
+                    false
+                }
+                OnExit::Fold(_) => self.totals.has_settled(link),
+            };
+            if unlink {
+                garbage.extend(slot.unlink(node).map(Garbage::Node));
+            }
+        }
+        garbage
+    }
+
+    /// Every value, for `clear`, `into_iter` and `Drop`, which exclude readers and owners:
+    /// the lists are left empty, and a value folded into the total is given once, in it.
     fn drain(&self) -> Vec<T> {
         let mut values = Vec::new();
-        for (_, entry) in self.entries.iter() {
-            values.extend(entry.slot.take_all());
+        {
+            let _locked = self.lock();
+            self.iterating.store(false, Ordering::Relaxed);
+            for (_, entry) in self.entries.iter() {
+                values.extend(entry.slot.take_all());
+            }
         }
-        // Retired nodes wait for no reader, which `&mut` ensures: freed now.
-        drop_each(self.reclaim.reset());
+        let total = self.totals.take();
+        // A value folded into the total is given once, in it.
+        let (folded, values): (Vec<_>, Vec<_>) = values.into_iter().partition(|(_, f)| *f);
+        // Retired nodes and totals wait for no reader, which `&mut` ensures: freed now.
+        self.free(self.reclaim.reset());
+        drop_each(folded);
         values
+            .into_iter()
+            .map(|(value, _)| value)
+            .chain(total)
+            .collect()
     }
 }
 
@@ -471,15 +701,17 @@ impl<T> SharedEntry<T> {
 
 impl<T: Send + Sync + 'static> Member for SharedTable<T> {
     fn destroy(&self, index: usize) -> bool {
-        if let Some(entry) = self.entries.get(Position::of(index)) {
-            entry.owner.set(Owner::Destroyed);
-            // SAFETY: the owner's exit (this runs on the exiting thread, for its index),
-            // once.
-            if let Some(node) = unsafe { entry.slot.unpublish(self.keep) } {
-                // Readers may still look at it: dropped once none can.
-                drop_each(self.reclaim.retire(node));
-            }
-        }
+        let Some(entry) = self.entries.get(Position::of(index)) else {
+            return true;
+        };
+        entry.owner.set(Owner::Destroyed);
+        let garbage = {
+            let _locked = self.lock();
+            // The node is an exited owner's now: kept, folded or spliced out with the rest.
+            entry.slot.unpublish();
+            self.tidy(&entry.slot)
+        };
+        self.retire(garbage);
         true
     }
 
@@ -519,7 +751,7 @@ impl<T> Default for Cursor<T> {
 }
 
 impl<T> Cursor<T> {
-    /// The next value's node.
+    /// The next node.
     ///
     /// Sound to call, and to dereference what it returns, as a counted reader: a node
     /// retired since the walk began waits for it, and only the `&mut` methods, which no
@@ -543,6 +775,49 @@ impl<T> Cursor<T> {
     }
 }
 
+/// A walk over the values a reader counts: each node that its total does not include,
+/// then the total.
+struct Walk<'a, T> {
+    table: Option<&'a SharedTable<T>>,
+    cursor: Cursor<T>,
+    /// The reader's total, taken as a counted reader, and yielded last.
+    total: Option<&'a Total<T>>,
+    /// The folds it includes.
+    covers: u64,
+}
+
+impl<'a, T> Walk<'a, T> {
+    /// A walk for a counted reader that stays counted for `'a`.
+    ///
+    /// # Safety
+    ///
+    /// The caller counts as a reader, or holds the instance exclusively with a reader
+    /// held, for `'a`: what is retired meanwhile waits for it.
+    unsafe fn new(table: Option<&'a SharedTable<T>>) -> Self {
+        // SAFETY: the caller's duty.
+        let total = table.and_then(|table| unsafe { table.totals.current() });
+        Walk {
+            table,
+            cursor: Cursor::default(),
+            total,
+            covers: total.map_or(0, |total| total.folds),
+        }
+    }
+
+    /// The next value; valid for `'a`, by `new`'s duty.
+    fn next(&mut self) -> Option<NonNull<T>> {
+        let table = self.table?;
+        while let Some(node) = self.cursor.next(table) {
+            // SAFETY: as `new`'s duty: a counted reader's node is alive.
+            let link: &Link<T> = unsafe { &node.as_ref().0 };
+            if shared_slot::counts(link, self.covers) {
+                return Some(NonNull::from(&link.value));
+            }
+        }
+        self.total.take().map(|total| NonNull::from(&total.value))
+    }
+}
+
 /// Every thread's value of a [`SharedThreadLocal`], readable for as long as this guard
 /// lives: from [`SharedThreadLocal::read`].
 ///
@@ -558,13 +833,14 @@ impl<T> Cursor<T> {
 /// ```
 pub struct Read<'a, T> {
     table: Option<&'a SharedTable<T>>,
-    reader: Option<Reader<'a, Retired<T>>>,
+    reader: Option<Reader<'a, Garbage<T>>>,
 }
 
 impl<T> Read<'_, T> {
-    /// The values: each live thread's and, with `retain_on_exit`, each exited thread's,
-    /// each at most once, in unspecified order. A thread that starts or exits during the
-    /// walk may or may not be seen.
+    /// The values: each live thread's, each kept one, and the total of folded ones, each
+    /// counted once, in unspecified order: the walk takes the total as it is when it
+    /// starts, and a value folded after that is seen in its thread's node. A thread that
+    /// starts or exits during the walk may or may not be seen.
     ///
     /// # Examples
     ///
@@ -577,8 +853,9 @@ impl<T> Read<'_, T> {
     /// ```
     pub fn iter(&self) -> ReadIter<'_, T> {
         ReadIter {
-            table: self.table,
-            cursor: Cursor::default(),
+            // SAFETY: the guard counted its reader before this, until it drops, which the
+            // iterator's borrow of it prevents.
+            walk: unsafe { Walk::new(self.table) },
         }
     }
 }
@@ -594,12 +871,12 @@ impl<'r, T> IntoIterator for &'r Read<'_, T> {
 
 impl<T> Drop for Read<'_, T> {
     fn drop(&mut self) {
-        if let Some(reader) = self.reader.take() {
+        if let (Some(table), Some(reader)) = (self.table, self.reader.take()) {
             if std::thread::panicking() {
-                // What is parked goes to the next reader out.
+                // What waited for this reader goes with the next reader out.
                 drop(reader);
             } else {
-                drop_each(reader.leave());
+                table.free(reader.leave());
             }
         }
     }
@@ -625,19 +902,19 @@ impl<T> fmt::Debug for Read<'_, T> {
 /// assert_eq!(values.count(), 1);
 /// ```
 pub struct ReadIter<'r, T> {
-    table: Option<&'r SharedTable<T>>,
-    cursor: Cursor<T>,
+    walk: Walk<'r, T>,
 }
 
 impl<'r, T> Iterator for ReadIter<'r, T> {
     type Item = &'r T;
 
     fn next(&mut self) -> Option<&'r T> {
-        let node = self.cursor.next(self.table?)?;
-        // SAFETY: `'r` borrows the `Read` guard, which counted its reader before any pointer
-        // was loaded: a node retired since waits for the guard to drop (`reclaim.rs`), and
-        // the `&mut` methods, which free nodes, are excluded by its borrow of the instance.
-        Some(unsafe { &node.as_ref().0.value })
+        let value = self.walk.next()?;
+        // SAFETY: `'r` borrows the `Read` guard, which counted its reader before the walk
+        // took its total or loaded any node: what is retired since waits for the guard to
+        // drop (`reclaim.rs`), and the `&mut` methods, which free at once, are excluded by
+        // its borrow of the instance.
+        Some(unsafe { value.as_ref() })
     }
 }
 
@@ -653,7 +930,8 @@ impl<T, F> IntoIterator for SharedThreadLocal<T, F> {
     type Item = T;
     type IntoIter = std::vec::IntoIter<T>;
 
-    /// Every value the instance held, live threads' and retained ones.
+    /// Every value the instance held: live threads', kept ones, and the total of folded
+    /// ones.
     ///
     /// # Examples
     ///
@@ -665,7 +943,7 @@ impl<T, F> IntoIterator for SharedThreadLocal<T, F> {
     /// assert_eq!(local.into_iter().collect::<Vec<_>>(), [4]);
     /// ```
     fn into_iter(self) -> std::vec::IntoIter<T> {
-        let values = self.table.get().map(|table| table.drain());
+        let values = self.table.get().map(SharedTable::drain);
         values.unwrap_or_default().into_iter()
     }
 }

@@ -58,10 +58,12 @@ thread_local! {
 #[test]
 fn shared_iter_mut_outlives_a_scoped_threads_exit() {
     let counters = Counters::default();
+    // Dropping exited values is where the reclaim runs.
     let mut local = SharedThreadLocal::with_init({
         let counters = counters.clone();
         move || counters.make(7)
-    });
+    })
+    .drop_on_exit();
     let (open, gate) = mpsc::channel();
     let (exited, exit_done) = mpsc::channel();
     thread::scope(|s| {
@@ -163,7 +165,8 @@ fn overlapping_readers_keep_exited_values_bounded() {
     let local = SharedThreadLocal::with_init({
         let counters = counters.clone();
         move || counters.make(1)
-    });
+    })
+    .drop_on_exit();
     let touch = || thread::scope(|s| s.spawn(|| local.with(|_| ())).join().unwrap());
 
     let mut guard = local.read();
@@ -248,10 +251,9 @@ fn builders_on_a_touched_instance_panic() {
 
     let shared = SharedThreadLocal::<u32>::new();
     shared.with(|_| ());
-    let message = panic_message(
-        catch_unwind(AssertUnwindSafe(|| drop(shared.retain_on_exit()))).unwrap_err(),
-    );
-    assert!(message.contains("retain_on_exit"), "{message}");
+    let message =
+        panic_message(catch_unwind(AssertUnwindSafe(|| drop(shared.drop_on_exit()))).unwrap_err());
+    assert!(message.contains("drop_on_exit"), "{message}");
 
     // Before any touch they take effect.
     let mut kept = ThreadLocal::<u32>::new().retain_on_exit();

@@ -8,7 +8,8 @@
 mod support;
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use std::panic::catch_unwind;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 
@@ -68,11 +69,11 @@ fn different_thread() {
     assert_eq!(tls.with(|v| *v), 0);
 }
 
-/// The crate's `iter`: values of threads that have exited, which the crate keeps, here
-/// with `retain_on_exit`.
+/// The crate's `iter`: values of threads that have exited, which the crate keeps, and so
+/// does a `SharedThreadLocal` by default (never handing them to another thread).
 #[test]
 fn iter() {
-    let tls = Arc::new(SharedThreadLocal::with_init(|| Box::new(0)).retain_on_exit());
+    let tls = Arc::new(SharedThreadLocal::with_init(|| Box::new(0)));
     tls.try_init(|| Ok::<_, ()>(Box::new(1))).unwrap();
     let tls2 = Arc::clone(&tls);
     thread::spawn(move || {
@@ -150,8 +151,7 @@ fn test_earlyreturn_buckets() {
     let mut local = SharedThreadLocal::with_init({
         let dropped = Arc::clone(&dropped);
         move || Dropped(Arc::clone(&dropped))
-    })
-    .retain_on_exit();
+    });
     let holders = if cfg!(miri) { 4 } else { 16 };
     let other: ThreadLocal<u8> = ThreadLocal::new();
     let hold = Barrier::new(holders + 1);
@@ -187,15 +187,18 @@ fn is_sync() {
 // What the crate does not give
 // ---------------------------------------------------------------------------------------
 
-/// A thread that exits while a reader holds a guard: its value is taken out of sight at
-/// once, and dropped only when the reader is done.
+/// With `drop_on_exit`, a thread that exits while a reader holds a guard: its value is
+/// taken out of sight at once, and dropped only when the reader is done.
 #[test]
 fn a_value_is_never_dropped_under_a_reader() {
     let dropped = Arc::new(AtomicUsize::new(0));
-    let local = Arc::new(SharedThreadLocal::with_init({
-        let dropped = Arc::clone(&dropped);
-        move || Dropped(Arc::clone(&dropped))
-    }));
+    let local = Arc::new(
+        SharedThreadLocal::with_init({
+            let dropped = Arc::clone(&dropped);
+            move || Dropped(Arc::clone(&dropped))
+        })
+        .drop_on_exit(),
+    );
     let (touched, ready) = mpsc::channel();
     let (go, wait) = mpsc::channel::<()>();
     let worker = thread::spawn({
@@ -220,15 +223,16 @@ fn a_value_is_never_dropped_under_a_reader() {
     assert_eq!(local.read().iter().count(), 0, "and out of sight");
 }
 
-/// Without `retain_on_exit`, exited threads' values are dropped at exit; a new thread
-/// never sees one.
+/// With `drop_on_exit`, exited threads' values are dropped at exit; a new thread never
+/// sees one.
 #[test]
 fn exited_threads_values_are_dropped_and_never_handed_on() {
     let dropped = Arc::new(AtomicUsize::new(0));
     let local = SharedThreadLocal::with_init({
         let dropped = Arc::clone(&dropped);
         move || (Dropped(Arc::clone(&dropped)), AtomicUsize::new(0))
-    });
+    })
+    .drop_on_exit();
     let rounds = if cfg!(miri) { 3 } else { 50 };
     for round in 0..rounds {
         thread::scope(|s| {
@@ -244,33 +248,119 @@ fn exited_threads_values_are_dropped_and_never_handed_on() {
     }
 }
 
-/// The sharded counter: workers add to their own counters while a reporter sums them; the
-/// final sum, with retained values, is exact.
+/// The sharded counter, as a user writes it first: workers add to their own counters and
+/// exit while a reporter sums them; no sum goes backwards as workers finish, and the last
+/// is exact. With kept values (the default) and with `fold_on_exit`.
 #[test]
-fn sharded_counter_sums_live_and_retained_values() {
-    let counters = SharedThreadLocal::<AtomicUsize>::new().retain_on_exit();
-    let workers = if cfg!(miri) { 2 } else { 4 };
-    let adds = if cfg!(miri) { 20 } else { 10_000 };
-    let done = AtomicUsize::new(0);
-    thread::scope(|s| {
-        for _ in 0..workers {
+fn sharded_counter_never_goes_backwards_as_workers_exit() {
+    for counters in [
+        SharedThreadLocal::<AtomicUsize>::new(),
+        SharedThreadLocal::<AtomicUsize>::new().fold_on_exit(),
+    ] {
+        let workers = if cfg!(miri) { 3 } else { 8 };
+        let adds = if cfg!(miri) { 20 } else { 5_000 };
+        let done = AtomicUsize::new(0);
+        thread::scope(|s| {
+            let counters = &counters;
             s.spawn(|| {
-                for _ in 0..adds {
-                    counters.with(|n| n.fetch_add(1, Relaxed));
+                let mut last = 0;
+                loop {
+                    let finished = done.load(SeqCst);
+                    let sum: usize = counters.read().iter().map(|n| n.load(Relaxed)).sum();
+                    assert!(sum >= last, "a sum went backwards: {last} then {sum}");
+                    assert!(
+                        sum >= finished * adds,
+                        "a finished worker's part is missing"
+                    );
+                    last = sum;
+                    if finished == workers {
+                        break;
+                    }
+                    thread::yield_now();
                 }
-                done.fetch_add(1, SeqCst);
             });
-        }
-        s.spawn(|| {
-            let mut last = 0;
-            while done.load(SeqCst) < workers {
-                let sum: usize = counters.read().iter().map(|n| n.load(Relaxed)).sum();
-                assert!(sum >= last, "a live sum went backwards");
-                last = sum;
-                thread::yield_now();
+            for _ in 0..workers {
+                // Each worker a thread of its own, joined (its exit run) before it counts as
+                // finished.
+                s.spawn(|| {
+                    thread::scope(|inner| {
+                        inner
+                            .spawn(|| {
+                                for _ in 0..adds {
+                                    counters.with(|n| n.fetch_add(1, Relaxed));
+                                }
+                            })
+                            .join()
+                            .unwrap();
+                    });
+                    done.fetch_add(1, SeqCst);
+                });
             }
         });
+        let total: usize = counters.read().iter().map(|n| n.load(Relaxed)).sum();
+        assert_eq!(total, workers * adds);
+    }
+}
+
+/// `fold_on_exit` under thread churn: many short workers, one after another, leave one
+/// total behind, not a value each, and the total is exact.
+#[test]
+fn folded_counters_stay_one_total_under_churn() {
+    let counters = SharedThreadLocal::<AtomicU64>::new().fold_on_exit();
+    let workers = if cfg!(miri) { 10 } else { 2_000 };
+    for _ in 0..workers {
+        thread::scope(|s| s.spawn(|| counters_add(&counters)).join().unwrap());
+    }
+    let values: Vec<u64> = counters.read().iter().map(|n| n.load(Relaxed)).collect();
+    assert!(values.len() <= 2, "{} values kept", values.len());
+    assert_eq!(values.iter().sum::<u64>(), 3 * workers as u64);
+    // A worker alive, plus the total.
+    thread::scope(|s| {
+        s.spawn(|| {
+            counters_add(&counters);
+            let sum: u64 = counters.read().iter().map(|n| n.load(Relaxed)).sum();
+            assert_eq!(sum, 3 * (workers as u64 + 1));
+        });
     });
-    let total: usize = counters.read().iter().map(|n| n.load(Relaxed)).sum();
-    assert_eq!(total, workers * adds);
+    let mut counters = counters;
+    let sum: u64 = counters.iter_mut().map(|n| *n.get_mut()).sum();
+    assert_eq!(sum, 3 * (workers as u64 + 1));
+    assert_eq!(
+        counters.into_iter().map(AtomicU64::into_inner).sum::<u64>(),
+        3 * (workers as u64 + 1),
+        "each value given once: folded ones in the total"
+    );
+}
+
+fn counters_add(counters: &SharedThreadLocal<AtomicU64>) {
+    for _ in 0..3 {
+        counters.with(|n| n.fetch_add(1, Relaxed));
+    }
+}
+
+/// Builders on an instance already touched panic, as `ThreadLocal`'s do.
+#[test]
+fn exit_builders_on_a_touched_instance_panic() {
+    let touched = || {
+        let local = SharedThreadLocal::<AtomicU64>::new();
+        local.with(|_| ());
+        local
+    };
+    for (builder, result) in [
+        (
+            "fold_on_exit",
+            catch_unwind(|| drop(touched().fold_on_exit())),
+        ),
+        (
+            "drop_on_exit",
+            catch_unwind(|| drop(touched().drop_on_exit())),
+        ),
+    ] {
+        let payload = result.unwrap_err();
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(message.contains(builder), "{message}");
+    }
 }
