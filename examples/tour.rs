@@ -160,7 +160,7 @@ fn dropped_on_exit() {
     thread::scope(|s| {
         let worker =
             s.spawn(|| tracked.with(|t| println!("   worker uses the value built on {}", t.0)));
-        // `join`, unlike the end of `scope`, also waits for the thread's exit-time
+        // `join`, unlike the end of `thread::scope`, also waits for the thread's exit-time
         // destructors, which is where the value is dropped.
         worker.join().unwrap();
     });

@@ -394,7 +394,7 @@ fn default_of_another_struct_inside_an_initializer_is_no_recursion() {
 }
 
 #[test]
-fn scope_binds_a_value_and_restores_the_previous_one_also_on_unwind() {
+fn sync_scope_binds_a_value_and_restores_the_previous_one_also_on_unwind() {
     #[thread_local_struct]
     #[derive(Clone)]
     struct Request {
@@ -417,7 +417,7 @@ fn scope_binds_a_value_and_restores_the_previous_one_also_on_unwind() {
 }
 
 #[test]
-fn scope_async_binds_the_value_during_every_poll() {
+fn scope_binds_the_value_during_every_poll() {
     use std::future::Future;
     use std::pin::pin;
     use std::task::{Context, Poll, Waker};

@@ -43,7 +43,7 @@ impl Drops {
 }
 
 #[test]
-fn scope_gives_fresh_values_and_restores_the_outer_ones() {
+fn fresh_gives_fresh_values_and_restores_the_outer_ones() {
     let drops = Drops::default();
     let local = drops.local(0);
     local.with_mut(|c| c.1 = 1);
@@ -67,7 +67,7 @@ fn scope_gives_fresh_values_and_restores_the_outer_ones() {
 }
 
 #[test]
-fn scope_restores_the_outer_values_when_its_closure_panics() {
+fn fresh_restores_the_outer_values_when_its_closure_panics() {
     let drops = Drops::default();
     let local = drops.local(0);
     local.with_mut(|c| c.1 = 1);
@@ -175,7 +175,7 @@ fn a_wrapped_future_keeps_its_values_across_polls_on_different_threads() {
 static_local!(NOT_SEND: Rc<u32> = || Rc::new(1), per_thread: false, inherit: None);
 
 #[test]
-fn values_that_are_not_send_stay_out_of_contexts_but_work_in_scopes() {
+fn values_that_are_not_send_stay_out_of_contexts_but_work_in_fresh() {
     let mut context = Context::new();
     context.run(|| {
         assert_eq!(NOT_SEND.try_with(|rc| **rc), Err(AccessError::NotSend));
@@ -194,7 +194,7 @@ fn values_that_are_not_send_stay_out_of_contexts_but_work_in_scopes() {
 static_local!(PER_THREAD: u32 = || 0, per_thread: true, inherit: None);
 
 #[test]
-fn per_thread_values_ignore_scopes_and_contexts() {
+fn per_thread_values_ignore_fresh_and_contexts() {
     PER_THREAD.set(5);
     assert_eq!(fresh(|| PER_THREAD.with(|n| *n)), 5);
     assert_eq!(Context::new().run(|| PER_THREAD.with(|n| *n)), 5);
@@ -265,7 +265,7 @@ fn a_local_stack_is_per_thread_and_per_context() {
 }
 
 #[test]
-fn a_first_touch_by_a_per_thread_local_inside_a_scope_leaves_the_thread_consistent() {
+fn a_first_touch_by_a_per_thread_local_inside_fresh_leaves_the_thread_consistent() {
     thread::spawn(|| {
         fresh(|| PER_THREAD.set(1)); // registers this thread, inside a scope
         let local = ThreadLocal::<u32>::new();

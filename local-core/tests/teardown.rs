@@ -337,7 +337,7 @@ fn a_value_dropping_a_context_when_the_instance_is_dropped_or_cleared() {
 }
 
 #[test]
-fn a_value_dropping_a_context_or_a_wrapped_future_at_the_end_of_a_scope_or_context() {
+fn a_value_dropping_a_context_or_a_wrapped_future_at_the_end_of_a_frame() {
     static LOCAL: ThreadLocal<OnDrop> = ThreadLocal::new();
     static DROPS: AtomicUsize = AtomicUsize::new(0);
     watchdog("scope and context end -> context and future drops", || {
@@ -366,7 +366,7 @@ fn a_value_dropping_a_context_or_a_wrapped_future_at_the_end_of_a_scope_or_conte
 }
 
 #[test]
-fn a_value_ending_a_scope_that_uses_the_same_instance() {
+fn a_value_ending_a_fresh_frame_that_uses_the_same_instance() {
     static LOCAL: ThreadLocal<OnDrop> = ThreadLocal::new();
     static DROPS: AtomicUsize = AtomicUsize::new(0);
     let run_a_scope = || {
@@ -527,7 +527,7 @@ fn a_panicking_destructor_at_drop_and_clear_loses_no_other_value() {
 /// issue measured +80 MiB for 100,000 such scopes, from leaked identities). Measured in a
 /// child process, alone: other tests would move this one's resident memory.
 #[test]
-fn a_panicking_destructor_at_the_end_of_a_scope_or_context_loses_nothing() {
+fn a_panicking_destructor_at_the_end_of_a_frame_loses_nothing() {
     const CHILD: &str = "LOCAL_TEARDOWN_SCOPES_CHILD";
     static DROPS: AtomicUsize = AtomicUsize::new(0);
     let locals: Vec<ThreadLocal<Option<Counted>>> = (0..10).map(|_| ThreadLocal::new()).collect();
@@ -546,7 +546,7 @@ fn a_panicking_destructor_at_the_end_of_a_scope_or_context_loses_nothing() {
         let status = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "a_panicking_destructor_at_the_end_of_a_scope_or_context_loses_nothing",
+                "a_panicking_destructor_at_the_end_of_a_frame_loses_nothing",
             ])
             .env(CHILD, "1")
             .status()
@@ -694,7 +694,7 @@ fn values_of_a_forgotten_instance_are_dropped_by_their_thread_and_context() {
 /// Values of ended scopes and contexts are not retained, even with `retain_on_exit`: a
 /// pooled worker's memory does not grow with its jobs.
 #[test]
-fn retain_on_exit_keeps_threads_values_not_those_of_scopes() {
+fn retain_on_exit_keeps_threads_values_not_those_of_frames() {
     static DROPS: AtomicUsize = AtomicUsize::new(0);
     let mut local = ThreadLocal::<Option<Counted>>::new().retain_on_exit();
     let jobs = scaled(1000, 5);

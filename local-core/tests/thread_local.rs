@@ -169,11 +169,11 @@ fn retained_values_are_summed_but_never_handed_on() {
     assert_eq!(counters.drops(), 2 * threads);
 }
 
-/// A thread that takes an exited thread's index binds its own value with `scope`, as its
+/// A thread that takes an exited thread's index binds its own value with `sync_scope`, as its
 /// first touch of the instance (it touched another, so it has its index): what the
 /// previous owner left there (kept by `retain_on_exit`) is neither in the way nor seen.
 #[test]
-fn scope_as_a_first_touch_after_a_kept_value() {
+fn sync_scope_as_a_first_touch_after_a_kept_value() {
     let other = ThreadLocal::<u8>::new();
     let mut totals = ThreadLocal::<usize>::new().retain_on_exit();
     let rounds = scaled(20, 3);
@@ -195,9 +195,9 @@ fn scope_as_a_first_touch_after_a_kept_value() {
 }
 
 /// The same for an inherited instance whose previous owner's value was dropped: the value
-/// bound by `scope` is the thread's, so a context inherited inside the scope carries it.
+/// bound by `sync_scope` is the thread's, so a context inherited inside the scope carries it.
 #[test]
-fn scope_as_a_first_touch_is_inherited() {
+fn sync_scope_as_a_first_touch_is_inherited() {
     let other = ThreadLocal::<u8>::new();
     let user = ThreadLocal::with_init(|| "anonymous").inherit();
     for _ in 0..scaled(20, 3) {

@@ -1,5 +1,5 @@
 //! Contexts (DESIGN §3) through the facade: `local::fresh`, `Context::run`, `wrap` and
-//! `scope_async` (by hand and on a multi-threaded tokio runtime), `Context::inherit`,
+//! `fresh_async` (by hand and on a multi-threaded tokio runtime), `Context::inherit`,
 //! `per_thread`, the refusal of values that are not `Send`, and `LocalStack`.
 //!
 //! Each test declares its own structs: a struct's storage is one `static`, shared by every
@@ -98,7 +98,7 @@ fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn scope_gives_fresh_values_lazily_and_restores_the_outer_ones() {
+fn fresh_gives_fresh_values_lazily_and_restores_the_outer_ones() {
     static INITS: AtomicUsize = AtomicUsize::new(0);
     static DROPS: AtomicUsize = AtomicUsize::new(0);
     static TL_INITS: AtomicUsize = AtomicUsize::new(0);
@@ -153,7 +153,7 @@ fn scope_gives_fresh_values_lazily_and_restores_the_outer_ones() {
 }
 
 #[test]
-fn scope_restores_outer_values_and_drops_its_own_when_the_closure_panics() {
+fn fresh_restores_outer_values_and_drops_its_own_when_the_closure_panics() {
     static DROPS: AtomicUsize = AtomicUsize::new(0);
     static TL_INITS: AtomicUsize = AtomicUsize::new(0);
     static TL_DROPS: AtomicUsize = AtomicUsize::new(0);
@@ -195,7 +195,7 @@ fn scope_restores_outer_values_and_drops_its_own_when_the_closure_panics() {
 }
 
 #[test]
-fn nested_and_sequential_scopes_are_each_fresh() {
+fn nested_and_sequential_fresh_frames_are_each_fresh() {
     static DROPS: AtomicUsize = AtomicUsize::new(0);
     static TL_INITS: AtomicUsize = AtomicUsize::new(0);
     static TL_DROPS: AtomicUsize = AtomicUsize::new(0);
@@ -241,7 +241,7 @@ fn nested_and_sequential_scopes_are_each_fresh() {
 }
 
 #[test]
-fn per_thread_struct_keeps_its_thread_value_in_scopes_and_contexts() {
+fn per_thread_struct_keeps_its_thread_value_in_fresh_and_contexts() {
     static INITS: AtomicUsize = AtomicUsize::new(0);
     static DROPS: AtomicUsize = AtomicUsize::new(0);
 
@@ -301,7 +301,7 @@ fn per_thread_struct_keeps_its_thread_value_in_scopes_and_contexts() {
 }
 
 #[test]
-fn struct_holding_an_rc_gets_a_fresh_value_inside_scope() {
+fn struct_holding_an_rc_gets_a_fresh_value_inside_fresh() {
     #[thread_local_struct]
     struct Document {
         #[init(Rc::new(Cell::new(0)))]
@@ -649,7 +649,7 @@ fn not_send_struct_is_refused_inside_a_context() {
         assert!(RcSession::take().is_none());
     });
 
-    // Also in a future run by `scope_async`, on every poll.
+    // Also in a future run by `fresh_async`, on every poll.
     let mut task = Box::pin(local::fresh_async(async {
         let first = RcSession::try_with(|_| ());
         YieldOnce(false).await;
@@ -671,7 +671,7 @@ fn not_send_struct_is_refused_inside_a_context() {
 }
 
 #[test]
-fn not_send_struct_works_in_scopes_and_as_per_thread_inside_contexts() {
+fn not_send_struct_works_in_fresh_and_as_per_thread_inside_contexts() {
     #[thread_local_struct]
     struct RcSession {
         #[init(Rc::new(Cell::new(0)))]
@@ -741,7 +741,7 @@ fn context_and_wrapped_futures_are_send() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn scope_async_tasks_keep_their_values_across_tokio_worker_threads() {
+fn fresh_async_tasks_keep_their_values_across_tokio_worker_threads() {
     const TASKS: usize = 50;
     const ROUNDS: usize = 40;
     const NO_REQUEST: usize = usize::MAX;
@@ -1139,7 +1139,7 @@ fn local_stack_is_per_context_and_push_scoped_pops_on_drop() {
 /// A thread whose first touch of any local is a `per_thread` one, inside a scope, was
 /// left without a current identity afterwards (found by this test).
 #[test]
-fn first_touch_by_a_per_thread_local_inside_a_scope_leaves_the_thread_consistent() {
+fn first_touch_by_a_per_thread_local_inside_fresh_leaves_the_thread_consistent() {
     #[thread_local_struct(per_thread)]
     struct Pool {
         connections: u32,

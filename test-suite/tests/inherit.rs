@@ -292,11 +292,11 @@ fn inherit_inside_a_context_copies_that_contexts_values_not_the_threads() {
     );
 }
 
-/// Binding an inheritable struct with `S::scope` / `S::scope_async` and spawning a child
+/// Binding an inheritable struct with `S::sync_scope` / `S::scope` and spawning a child
 /// inside: the child must start from the bound value. This is the middleware pattern: bind
 /// the user for a handler, which spawns a subtask with `.inherit_locals()`.
 #[test]
-fn inherit_inside_a_struct_scope_carries_the_bound_value() {
+fn inherit_inside_a_struct_binding_carries_the_bound_value() {
     #[thread_local_struct(inherit)]
     #[derive(Clone)]
     struct Caller {
@@ -322,7 +322,7 @@ fn inherit_inside_a_struct_scope_carries_the_bound_value() {
                 .unwrap()
         }))
     }));
-    assert_eq!(seen, "ada", "Caller::scope_async");
+    assert_eq!(seen, "ada", "Caller::scope");
 
     // Touched before the scope, it works: the struct is registered by then.
     let seen = join(thread::spawn(move || {

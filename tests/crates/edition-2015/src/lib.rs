@@ -49,7 +49,7 @@ mod tests {
     }
 
     #[test]
-    fn scope_binds_a_value_for_a_call() {
+    fn sync_scope_binds_a_value_for_a_call() {
         let seen = RequestId::sync_scope(
             RequestId {
                 value: 3,
