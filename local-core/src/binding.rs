@@ -24,7 +24,8 @@ use crate::error::or_fail;
 /// # Examples
 ///
 /// ```
-/// use local_core::{Scoped, ThreadLocal};
+/// # use local_core as local;
+/// use local::{Scoped, ThreadLocal};
 ///
 /// let user: ThreadLocal<&str> = ThreadLocal::new();
 /// let task: Scoped<'_, _, _, _> = user.scope("ada", async { user.get() });
@@ -91,7 +92,8 @@ impl<'a, L: ?Sized, T, F> Scoped<'a, L, T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     ///
     /// let user = ThreadLocal::with_init(|| "anonymous");
     /// let mut task = Box::pin(user.scope("ada", async { user.get() }));

@@ -26,11 +26,12 @@ use crate::thread;
 /// # Examples
 ///
 /// ```
-/// use local_core::ThreadLocal;
+/// # use local_core as local;
+/// use local::ThreadLocal;
 ///
 /// let request: ThreadLocal<Vec<&str>> = ThreadLocal::new();
 /// request.with_mut(|r| r.push("outer"));
-/// local_core::fresh(|| {
+/// local::fresh(|| {
 ///     assert!(request.with(Vec::is_empty)); // fresh inside
 ///     request.with_mut(|r| r.push("inner"));
 /// });
@@ -58,11 +59,12 @@ pub fn fresh<R>(f: impl FnOnce() -> R) -> R {
 /// # Examples
 ///
 /// ```
-/// use local_core::ThreadLocal;
+/// # use local_core as local;
+/// use local::ThreadLocal;
 /// use std::sync::Arc;
 ///
 /// let id = Arc::new(ThreadLocal::<u32>::new());
-/// let task = local_core::fresh_async({
+/// let task = local::fresh_async({
 ///     let id = Arc::clone(&id);
 ///     async move {
 ///         id.set(7);
@@ -104,7 +106,8 @@ pub fn fresh_async<F: Future>(future: F) -> Wrapped<F> {
 /// werkzeug's greenlet case: two contexts alternating on one thread.
 ///
 /// ```
-/// use local_core::{Context, ThreadLocal};
+/// # use local_core as local;
+/// use local::{Context, ThreadLocal};
 ///
 /// let test = ThreadLocal::with_init(|| 0);
 /// let (mut gr1, mut gr2) = (Context::new(), Context::new());
@@ -133,7 +136,8 @@ impl Context {
     /// # Examples
     ///
     /// ```
-    /// use local_core::{Context, ThreadLocal};
+    /// # use local_core as local;
+    /// use local::{Context, ThreadLocal};
     ///
     /// let hits: ThreadLocal<u32> = ThreadLocal::new();
     /// hits.set(5);
@@ -170,7 +174,8 @@ impl Context {
     /// # Examples
     ///
     /// ```
-    /// use local_core::{Context, ThreadLocal};
+    /// # use local_core as local;
+    /// use local::{Context, ThreadLocal};
     ///
     /// let user = ThreadLocal::<String>::new().inherit();
     /// let request_id = ThreadLocal::<u64>::new(); // not declared `inherit`
@@ -204,7 +209,8 @@ impl Context {
     /// # Examples
     ///
     /// ```
-    /// use local_core::{Context, ThreadLocal};
+    /// # use local_core as local;
+    /// use local::{Context, ThreadLocal};
     ///
     /// let log: ThreadLocal<Vec<u32>> = ThreadLocal::new();
     /// let mut context = Context::new();
@@ -223,7 +229,8 @@ impl Context {
     /// # Examples
     ///
     /// ```
-    /// use local_core::{Context, ThreadLocal};
+    /// # use local_core as local;
+    /// use local::{Context, ThreadLocal};
     /// use std::sync::Arc;
     ///
     /// let id = Arc::new(ThreadLocal::<u32>::new());
@@ -264,7 +271,8 @@ impl fmt::Debug for Context {
 /// # Examples
 ///
 /// ```
-/// use local_core::{Context, Wrapped};
+/// # use local_core as local;
+/// use local::{Context, Wrapped};
 ///
 /// let task: Wrapped<_> = Context::new().wrap(async { 1 + 1 });
 /// # let waker = std::task::Waker::noop();
@@ -329,7 +337,8 @@ impl<F> fmt::Debug for Wrapped<F> {
 /// # Examples
 ///
 /// ```
-/// use local_core::{InheritLocals, ThreadLocal};
+/// # use local_core as local;
+/// use local::{InheritLocals, ThreadLocal};
 /// use std::sync::Arc;
 ///
 /// let request = Arc::new(ThreadLocal::<u32>::new().inherit());
@@ -362,12 +371,13 @@ impl<F: Future> InheritLocals for F {}
 /// # Examples
 ///
 /// ```
-/// use local_core::ThreadLocal;
+/// # use local_core as local;
+/// use local::ThreadLocal;
 /// use std::sync::Arc;
 ///
 /// let user = Arc::new(ThreadLocal::<String>::new().inherit());
 /// user.set("ada".into());
-/// let child = std::thread::spawn(local_core::inherit_locals({
+/// let child = std::thread::spawn(local::inherit_locals({
 ///     let user = Arc::clone(&user);
 ///     move || user.get()
 /// }));

@@ -11,7 +11,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 /// # Examples
 ///
 /// ```
-/// use local_core::{AccessError, ThreadLocal};
+/// # use local_core as local;
+/// use local::{AccessError, ThreadLocal};
 ///
 /// let counter: ThreadLocal<u32> = ThreadLocal::new();
 /// counter.with(|_| {
@@ -27,7 +28,8 @@ pub enum AccessError {
     /// whose value is still alive).
     ///
     /// ```
-    /// use local_core::{AccessError, ThreadLocal};
+    /// # use local_core as local;
+    /// use local::{AccessError, ThreadLocal};
     /// use std::sync::Mutex;
     ///
     /// static LOCAL: ThreadLocal<Probe> = ThreadLocal::new();
@@ -50,7 +52,8 @@ pub enum AccessError {
     /// access inside any access, or a shared access inside a mutable one.
     ///
     /// ```
-    /// use local_core::{AccessError, ThreadLocal};
+    /// # use local_core as local;
+    /// use local::{AccessError, ThreadLocal};
     ///
     /// let local: ThreadLocal<u8> = ThreadLocal::new();
     /// local.with_mut(|_| assert_eq!(local.try_with(|_| ()), Err(AccessError::Borrowed)));
@@ -59,7 +62,8 @@ pub enum AccessError {
     /// The value's initializer, running on this thread, touched the value it is building.
     ///
     /// ```
-    /// use local_core::{AccessError, ThreadLocal};
+    /// # use local_core as local;
+    /// use local::{AccessError, ThreadLocal};
     ///
     /// static LOCAL: ThreadLocal<u8> = ThreadLocal::with_init(init);
     ///

@@ -9,7 +9,8 @@ use crate::table::{Cursor, Table};
 /// # Examples
 ///
 /// ```
-/// use local_core::{IterMut, ThreadLocal};
+/// # use local_core as local;
+/// use local::{IterMut, ThreadLocal};
 ///
 /// let mut hits: ThreadLocal<u32> = ThreadLocal::new();
 /// hits.set(3);
@@ -63,7 +64,8 @@ impl<T> fmt::Debug for IterMut<'_, T> {
 /// # Examples
 ///
 /// ```
-/// use local_core::{IntoIter, ThreadLocal};
+/// # use local_core as local;
+/// use local::{IntoIter, ThreadLocal};
 ///
 /// let totals = ThreadLocal::<u32>::new();
 /// totals.set(4);

@@ -3,7 +3,8 @@
 //! at once, and the storage behind `#[thread_local_struct]`.
 //!
 //! ```
-//! use local_core::ThreadLocal;
+//! # use local_core as local;
+//! use local::ThreadLocal;
 //!
 //! let visits: ThreadLocal<u32> = ThreadLocal::new();
 //! visits.with_mut(|n| *n += 1);

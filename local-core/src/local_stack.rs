@@ -17,7 +17,8 @@ use crate::ThreadLocal;
 /// # Examples
 ///
 /// ```
-/// use local_core::LocalStack;
+/// # use local_core as local;
+/// use local::LocalStack;
 ///
 /// static REQUESTS: LocalStack<&str> = LocalStack::new();
 ///
@@ -60,7 +61,8 @@ impl<T: Send + 'static> LocalStack<T> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::LocalStack;
+    /// # use local_core as local;
+    /// use local::LocalStack;
     ///
     /// let stack: LocalStack<u32> = LocalStack::new();
     /// assert!(stack.is_empty());
@@ -80,7 +82,8 @@ impl<T: Send + 'static> LocalStack<T> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::{Context, LocalStack};
+    /// # use local_core as local;
+    /// use local::{Context, LocalStack};
     ///
     /// let stack = LocalStack::new().inherit();
     /// stack.push(1);
@@ -116,7 +119,8 @@ impl<T> LocalStack<T> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::LocalStack;
+    /// # use local_core as local;
+    /// use local::LocalStack;
     ///
     /// let stack = LocalStack::new();
     /// stack.push("a");
@@ -137,7 +141,8 @@ impl<T> LocalStack<T> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::LocalStack;
+    /// # use local_core as local;
+    /// use local::LocalStack;
     ///
     /// let stack = LocalStack::new();
     /// stack.push("a");
@@ -160,7 +165,8 @@ impl<T> LocalStack<T> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::LocalStack;
+    /// # use local_core as local;
+    /// use local::LocalStack;
     ///
     /// let stack = LocalStack::new();
     /// stack.with_top(|top: Option<&u8>| assert!(top.is_none()));
@@ -178,7 +184,8 @@ impl<T> LocalStack<T> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::LocalStack;
+    /// # use local_core as local;
+    /// use local::LocalStack;
     ///
     /// let stack = LocalStack::new();
     /// stack.push(1);
@@ -195,7 +202,8 @@ impl<T> LocalStack<T> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::LocalStack;
+    /// # use local_core as local;
+    /// use local::LocalStack;
     ///
     /// let stack = LocalStack::<u8>::new();
     /// assert!(stack.is_empty());
@@ -216,7 +224,8 @@ impl<T> LocalStack<T> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::LocalStack;
+    /// # use local_core as local;
+    /// use local::LocalStack;
     ///
     /// let stack = LocalStack::new();
     /// stack.push("a");
@@ -243,7 +252,8 @@ impl<T> LocalStack<T> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::LocalStack;
+    /// # use local_core as local;
+    /// use local::LocalStack;
     ///
     /// let stack = LocalStack::new();
     /// {
@@ -283,7 +293,8 @@ impl<T> fmt::Debug for LocalStack<T> {
 /// # Examples
 ///
 /// ```
-/// use local_core::{LocalStack, Popped};
+/// # use local_core as local;
+/// use local::{LocalStack, Popped};
 ///
 /// let stack = LocalStack::new();
 /// let guard: Popped<'_, &str> = stack.push_scoped("/index");

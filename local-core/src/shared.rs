@@ -63,7 +63,8 @@ use crate::thread::{self, Member, Position};
 ///   The sharded counter:
 ///
 /// ```
-/// use local_core::SharedThreadLocal;
+/// # use local_core as local;
+/// use local::SharedThreadLocal;
 /// use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 ///
 /// static REQUESTS: SharedThreadLocal<AtomicU64> = SharedThreadLocal::new().fold_on_exit();
@@ -177,7 +178,8 @@ impl<T: Send + Sync + Default + 'static> SharedThreadLocal<T> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::SharedThreadLocal;
+    /// # use local_core as local;
+    /// use local::SharedThreadLocal;
     /// use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     ///
     /// static HITS: SharedThreadLocal<AtomicU64> = SharedThreadLocal::new();
@@ -202,7 +204,8 @@ impl<T: Send + Sync + 'static, F: Fn() -> T> SharedThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::SharedThreadLocal;
+    /// # use local_core as local;
+    /// use local::SharedThreadLocal;
     /// use std::sync::Mutex;
     ///
     /// let logs = SharedThreadLocal::with_init(|| Mutex::new(Vec::<String>::new()));
@@ -281,7 +284,8 @@ impl<T, F> SharedThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::SharedThreadLocal;
+    /// # use local_core as local;
+    /// use local::SharedThreadLocal;
     /// use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     ///
     /// let done = SharedThreadLocal::<AtomicU64>::new().fold_on_exit();
@@ -319,7 +323,8 @@ impl<T, F> SharedThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::SharedThreadLocal;
+    /// # use local_core as local;
+    /// use local::SharedThreadLocal;
     /// use std::sync::Mutex;
     ///
     /// let jobs = SharedThreadLocal::with_init(|| Mutex::new("idle")).drop_on_exit();
@@ -411,7 +416,8 @@ impl<T, F> SharedThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::SharedThreadLocal;
+    /// # use local_core as local;
+    /// use local::SharedThreadLocal;
     ///
     /// let local = SharedThreadLocal::<u8>::new();
     /// assert!(!local.is_initialized());
@@ -433,7 +439,8 @@ impl<T, F> SharedThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::SharedThreadLocal;
+    /// # use local_core as local;
+    /// use local::SharedThreadLocal;
     ///
     /// let local: SharedThreadLocal<u8, _> = SharedThreadLocal::with_init(|| unreachable!());
     /// assert_eq!(local.try_init(|| Err("no")), Err("no"));
@@ -456,7 +463,8 @@ impl<T, F> SharedThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::SharedThreadLocal;
+    /// # use local_core as local;
+    /// use local::SharedThreadLocal;
     /// use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     ///
     /// let counts = SharedThreadLocal::<AtomicU64>::new();
@@ -482,7 +490,8 @@ impl<T, F> SharedThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::SharedThreadLocal;
+    /// # use local_core as local;
+    /// use local::SharedThreadLocal;
     ///
     /// let mut local = SharedThreadLocal::<u32>::new();
     /// local.with(|_| {});
@@ -521,7 +530,8 @@ impl<T, F> SharedThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::SharedThreadLocal;
+    /// # use local_core as local;
+    /// use local::SharedThreadLocal;
     ///
     /// let mut local = SharedThreadLocal::with_init(|| 1);
     /// local.with(|_| {});
@@ -546,7 +556,8 @@ impl<T, F: Fn() -> T> SharedThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::SharedThreadLocal;
+    /// # use local_core as local;
+    /// use local::SharedThreadLocal;
     /// use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     ///
     /// let hits = SharedThreadLocal::<AtomicU64>::new();
@@ -565,7 +576,8 @@ impl<T, F: Fn() -> T> SharedThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::SharedThreadLocal;
+    /// # use local_core as local;
+    /// use local::SharedThreadLocal;
     ///
     /// let local = SharedThreadLocal::with_init(|| 7);
     /// assert_eq!(local.try_with(|n| *n), Ok(7));
@@ -824,7 +836,8 @@ impl<'a, T> Walk<'a, T> {
 /// # Examples
 ///
 /// ```
-/// use local_core::{Read, SharedThreadLocal};
+/// # use local_core as local;
+/// use local::{Read, SharedThreadLocal};
 ///
 /// let names = SharedThreadLocal::with_init(|| "worker");
 /// names.with(|_| {});
@@ -845,7 +858,8 @@ impl<T> Read<'_, T> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::SharedThreadLocal;
+    /// # use local_core as local;
+    /// use local::SharedThreadLocal;
     ///
     /// let local = SharedThreadLocal::with_init(|| 2);
     /// local.with(|_| {});
@@ -893,7 +907,8 @@ impl<T> fmt::Debug for Read<'_, T> {
 /// # Examples
 ///
 /// ```
-/// use local_core::{ReadIter, SharedThreadLocal};
+/// # use local_core as local;
+/// use local::{ReadIter, SharedThreadLocal};
 ///
 /// let local = SharedThreadLocal::with_init(|| 1u8);
 /// local.with(|_| {});
@@ -936,7 +951,8 @@ impl<T, F> IntoIterator for SharedThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::SharedThreadLocal;
+    /// # use local_core as local;
+    /// use local::SharedThreadLocal;
     ///
     /// let local = SharedThreadLocal::with_init(|| 4);
     /// local.with(|_| {});

@@ -72,13 +72,15 @@ use crate::thread::{self, Member};
 /// a struct with `#[thread_local_struct]`.
 ///
 /// ```compile_fail
-/// use local_core::ThreadLocal;
+/// # use local_core as local;
+/// use local::ThreadLocal;
 ///
 /// let local = ThreadLocal::with_init(|| std::rc::Rc::new(0));
 /// ```
 ///
 /// ```compile_fail
-/// use local_core::ThreadLocal;
+/// # use local_core as local;
+/// use local::ThreadLocal;
 ///
 /// let name = String::from("borrowed");
 /// let local = ThreadLocal::with_init(|| name.as_str()); // a value that borrows
@@ -96,7 +98,8 @@ use crate::thread::{self, Member};
 /// # Examples
 ///
 /// ```
-/// use local_core::ThreadLocal;
+/// # use local_core as local;
+/// use local::ThreadLocal;
 /// use std::thread;
 ///
 /// static HITS: ThreadLocal<u32> = ThreadLocal::new();
@@ -116,7 +119,8 @@ use crate::thread::{self, Member};
 /// An initializer that borrows, inside `std::thread::scope`:
 ///
 /// ```
-/// use local_core::ThreadLocal;
+/// # use local_core as local;
+/// use local::ThreadLocal;
 ///
 /// let config = vec!["verbose"];
 /// let options = ThreadLocal::with_init(|| config.clone());
@@ -132,7 +136,8 @@ use crate::thread::{self, Member};
 /// branches build the same type.
 ///
 /// ```
-/// use local_core::ThreadLocal;
+/// # use local_core as local;
+/// use local::ThreadLocal;
 ///
 /// type Connect = Box<dyn Fn() -> String + Send + Sync>;
 ///
@@ -228,7 +233,8 @@ impl<T: Send + Default + 'static> ThreadLocal<T> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     ///
     /// static NAMES: ThreadLocal<Vec<String>> = ThreadLocal::new();
     ///
@@ -255,7 +261,8 @@ impl<T: Send + 'static, F: Fn() -> T> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     /// use std::thread;
     ///
     /// let start = 1000;
@@ -303,7 +310,8 @@ impl<T, F> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     /// use std::thread;
     ///
     /// let mut counts = ThreadLocal::<u64>::new().retain_on_exit();
@@ -337,7 +345,8 @@ impl<T, F> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::{Context, ThreadLocal};
+    /// # use local_core as local;
+    /// use local::{Context, ThreadLocal};
     ///
     /// let trace_id = ThreadLocal::<u64>::new().inherit();
     /// trace_id.set(7);
@@ -379,7 +388,8 @@ impl<T, F> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     /// use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
     ///
     /// let connects = AtomicUsize::new(0);
@@ -389,7 +399,7 @@ impl<T, F> ThreadLocal<T, F> {
     /// })
     /// .per_thread();
     /// for _job in 0..3 {
-    ///     local_core::fresh(|| connections.with(|_| ())); // each job in a fresh frame
+    ///     local::fresh(|| connections.with(|_| ())); // each job in a fresh frame
     /// }
     /// assert_eq!(connects.load(Relaxed), 1); // one for the thread, not one a job
     /// ```
@@ -503,7 +513,8 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     ///
     /// let name = ThreadLocal::with_init(|| String::from("worker"));
     /// assert_eq!(name.with(|n| n.len()), 6);
@@ -522,7 +533,8 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::{AccessError, ThreadLocal};
+    /// # use local_core as local;
+    /// use local::{AccessError, ThreadLocal};
     ///
     /// let log: ThreadLocal<Vec<&str>> = ThreadLocal::new();
     /// log.with_mut(|_| assert_eq!(log.try_with(|l| l.len()), Err(AccessError::Borrowed)));
@@ -544,7 +556,8 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     ///
     /// let total: ThreadLocal<u64> = ThreadLocal::new();
     /// total.with_mut(|t| *t += 5);
@@ -564,7 +577,8 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::{AccessError, ThreadLocal};
+    /// # use local_core as local;
+    /// use local::{AccessError, ThreadLocal};
     ///
     /// let total: ThreadLocal<u64> = ThreadLocal::new();
     /// total.with(|_| assert_eq!(total.try_with_mut(|t| *t += 1), Err(AccessError::Borrowed)));
@@ -584,7 +598,8 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     ///
     /// let greeting = ThreadLocal::with_init(|| String::from("hello"));
     /// assert_eq!(greeting.get(), "hello");
@@ -607,7 +622,8 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     ///
     /// let value = ThreadLocal::with_init(|| 1);
     /// assert_eq!(value.replace(2), 1);
@@ -636,7 +652,8 @@ impl<T, F> ThreadLocal<T, F> {
     /// A per-thread connection whose connect may fail:
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     ///
     /// struct Connection {
     ///     queries: u32,
@@ -674,7 +691,8 @@ impl<T, F> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     ///
     /// let value = ThreadLocal::with_init(|| -> u32 { unreachable!("set does not initialize") });
     /// value.set(7);
@@ -697,7 +715,8 @@ impl<T, F> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     ///
     /// let value = ThreadLocal::with_init(|| 1);
     /// assert_eq!(value.take(), None);
@@ -716,7 +735,8 @@ impl<T, F> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     ///
     /// let value: ThreadLocal<u8> = ThreadLocal::new();
     /// assert!(!value.is_initialized());
@@ -740,7 +760,8 @@ impl<T, F> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     ///
     /// let connection = ThreadLocal::with_init(|| String::from("db.local:5432"));
     /// assert_eq!(connection.with_existing(|c| c.cloned()), None); // nothing made
@@ -759,7 +780,8 @@ impl<T, F> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::{AccessError, ThreadLocal};
+    /// # use local_core as local;
+    /// use local::{AccessError, ThreadLocal};
     ///
     /// let hits: ThreadLocal<u32> = ThreadLocal::new();
     /// hits.with_mut(|_| {
@@ -789,7 +811,8 @@ impl<T, F> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     ///
     /// let user = ThreadLocal::with_init(|| "anonymous");
     /// let seen = user.sync_scope("ada", || user.get());
@@ -814,7 +837,8 @@ impl<T, F> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     ///
     /// let user = ThreadLocal::with_init(|| "anonymous");
     /// let task = user.scope("ada", async { user.get() });
@@ -840,7 +864,8 @@ impl<T, F> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     /// use std::thread;
     ///
     /// let mut seen = ThreadLocal::<Vec<u32>>::new().retain_on_exit();
@@ -872,7 +897,8 @@ impl<T, F> ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     ///
     /// let mut value = ThreadLocal::with_init(|| 1);
     /// value.set(9);
@@ -910,7 +936,8 @@ impl<T, F> IntoIterator for ThreadLocal<T, F> {
     /// # Examples
     ///
     /// ```
-    /// use local_core::ThreadLocal;
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
     /// use std::thread;
     ///
     /// let totals = ThreadLocal::<u32>::new().retain_on_exit();
