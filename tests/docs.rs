@@ -21,8 +21,15 @@ fn shown_example_lines(source: &str) -> Vec<(usize, String)> {
     let mut fence: Option<bool> = None; // Some(is_rust) inside a fence
     for (index, line) in source.lines().enumerate() {
         let trimmed = line.trim_start();
-        let Some(doc) = trimmed.strip_prefix("///").or_else(|| trimmed.strip_prefix("//!")) else {
-            assert!(fence.is_none(), "line {}: an example is not closed", index + 1);
+        let Some(doc) = trimmed
+            .strip_prefix("///")
+            .or_else(|| trimmed.strip_prefix("//!"))
+        else {
+            assert!(
+                fence.is_none(),
+                "line {}: an example is not closed",
+                index + 1
+            );
             continue;
         };
         let doc = doc.strip_prefix(' ').unwrap_or(doc);
