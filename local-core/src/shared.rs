@@ -38,7 +38,7 @@ use crate::entry::SetOnDrop;
 use crate::error::{drop_each, or_fail};
 use crate::frame::Values;
 use crate::reclaim::{Reader, Reclaim};
-use crate::shared_slot::{self, Garbage, Link, Node, SharedSlot, Total, Totals};
+use crate::shared_slot::{self, Garbage, Node, SharedSlot, Total, Totals};
 use crate::table::{Buckets, TableCell};
 use crate::thread::{self, Member, Position};
 
@@ -162,10 +162,14 @@ struct SharedEntry<T> {
     /// The values of this index: see `shared_slot.rs`.
     slot: SharedSlot<T>,
     owner: Cell<Owner>,
+    /// The owner's accesses running now. A thread that exits from inside one
+    /// (`process::exit` in `with` runs the thread's destructors) leaves its value in place,
+    /// under the closure's reference, and its index is never reused.
+    accesses: Cell<usize>,
 }
 
 // SAFETY: lists and totals change under the lock, and are freed as `reclaim.rs` says; an
-// entry's `owner` is only touched by its owner thread (its accesses and its exit). Values
+// entry's `owner` and `accesses` are only touched by its owner thread (its accesses and its exit). Values
 // are read from every thread (`T: Sync`) and dropped on any (`T: Send`).
 unsafe impl<T: Send + Sync> Sync for SharedTable<T> {}
 // SAFETY: as above.
@@ -357,9 +361,9 @@ impl<T, F> SharedThreadLocal<T, F> {
         })
     }
 
-    /// This thread's value, when it has one: the fast path.
+    /// This thread's entry and value, when it has one: the fast path.
     #[inline(always)]
-    fn own(&self) -> Option<&T> {
+    fn own(&self) -> Option<(&SharedEntry<T>, &T)> {
         let entry = self
             .table
             .get()?
@@ -367,7 +371,7 @@ impl<T, F> SharedThreadLocal<T, F> {
             .get(thread::position_and_tag().0)?;
         // SAFETY: the entry is this thread's (its position), `&self` excludes the `&mut`
         // methods, and the owner's exit clears `mine` before anything frees the node.
-        unsafe { entry.slot.mine() }
+        Some((entry, unsafe { entry.slot.mine() }?))
     }
 
     /// This thread's entry, listed for its exit, with no initializer running.
@@ -584,8 +588,8 @@ impl<T, F: Fn() -> T> SharedThreadLocal<T, F> {
     /// ```
     #[inline]
     pub fn try_with<R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        if let Some(value) = self.own() {
-            return Ok(f(value));
+        if let Some((entry, value)) = self.own() {
+            return Ok(entry.access(|| f(value)));
         }
         self.try_with_cold(f)
     }
@@ -596,7 +600,8 @@ impl<T, F: Fn() -> T> SharedThreadLocal<T, F> {
         // No value, as in `try_init`.
         let entry = self.owner_entry()?;
         let Ok(()) = self.initialize(entry, || Ok::<T, std::convert::Infallible>((self.init)()));
-        Ok(f(self.own().expect("initialized just above")))
+        let (entry, value) = self.own().expect("initialized just above");
+        Ok(entry.access(|| f(value)))
     }
 }
 
@@ -707,7 +712,26 @@ impl<T> SharedEntry<T> {
         SharedEntry {
             slot: SharedSlot::new(),
             owner: Cell::new(Owner::Unjoined),
+            accesses: Cell::new(0),
         }
+    }
+
+    /// Runs the owner's access `f`, counted in `accesses` until it returns or unwinds.
+    #[inline(always)]
+    fn access<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.accesses.set(self.accesses.get() + 1);
+        let _done = Uncount(&self.accesses);
+        f()
+    }
+}
+
+/// Ends an access's count, also on unwind.
+struct Uncount<'a>(&'a Cell<usize>);
+
+impl Drop for Uncount<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
     }
 }
 
@@ -716,6 +740,11 @@ impl<T: Send + Sync + 'static> Member for SharedTable<T> {
         let Some(entry) = self.entries.get(Position::of(index)) else {
             return true;
         };
+        if entry.accesses.get() > 0 {
+            // The thread exits from inside an access: the value stays, published, as
+            // `ThreadLocal` leaves a borrowed one.
+            return false;
+        }
         entry.owner.set(Owner::Destroyed);
         let garbage = {
             let _locked = self.lock();
@@ -793,7 +822,7 @@ struct Walk<'a, T> {
     table: Option<&'a SharedTable<T>>,
     cursor: Cursor<T>,
     /// The reader's total, taken as a counted reader, and yielded last.
-    total: Option<&'a Total<T>>,
+    total: Option<NonNull<Total<T>>>,
     /// The folds it includes.
     covers: u64,
 }
@@ -806,27 +835,31 @@ impl<'a, T> Walk<'a, T> {
     /// The caller counts as a reader, or holds the instance exclusively with a reader
     /// held, for `'a`: what is retired meanwhile waits for it.
     unsafe fn new(table: Option<&'a SharedTable<T>>) -> Self {
-        // SAFETY: the caller's duty.
-        let total = table.and_then(|table| unsafe { table.totals.current() });
+        let total = table.and_then(|table| table.totals.current_ptr());
         Walk {
             table,
             cursor: Cursor::default(),
             total,
-            covers: total.map_or(0, |total| total.folds),
+            // SAFETY: the caller's duty: a total it can see stays alive.
+            covers: total.map_or(0, |total| unsafe { total.as_ref() }.folds),
         }
     }
 
-    /// The next value; valid for `'a`, by `new`'s duty.
+    /// The next value; valid for `'a`, by `new`'s duty. Its pointer is the node's (or the
+    /// total's) own, not one made from a shared reference, so that `iter_mut` may write
+    /// through it.
     fn next(&mut self) -> Option<NonNull<T>> {
         let table = self.table?;
         while let Some(node) = self.cursor.next(table) {
             // SAFETY: as `new`'s duty: a counted reader's node is alive.
-            let link: &Link<T> = unsafe { &node.as_ref().0 };
+            let (link, value) = unsafe { (&node.as_ref().0, &raw mut (*node.as_ptr()).0.value) };
             if shared_slot::counts(link, self.covers) {
-                return Some(NonNull::from(&link.value));
+                return NonNull::new(value);
             }
         }
-        self.total.take().map(|total| NonNull::from(&total.value))
+        let total = self.total.take()?;
+        // SAFETY: as for the nodes: a total the reader could see stays alive.
+        NonNull::new(unsafe { &raw mut (*total.as_ptr()).value })
     }
 }
 
@@ -981,7 +1014,7 @@ impl<T: fmt::Debug, F> fmt::Debug for SharedThreadLocal<T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("SharedThreadLocal");
         match self.own() {
-            Some(value) => out.field("value", value),
+            Some((entry, value)) => entry.access(|| out.field("value", value)),
             None => out.field("value", &format_args!("<uninitialized>")),
         };
         out.finish_non_exhaustive()

@@ -179,10 +179,25 @@ pub(crate) struct Total<T> {
     pub(crate) folds: u64,
 }
 
-/// A total a fold replaced, to retire: once it is freed, its readers are gone.
+/// A total a fold replaced, to retire: once it is freed, its readers are gone. Held by
+/// its pointer, not as a `Box`, whose claim to be the only way to it readers still on it
+/// would contradict; freed when dropped, by then with no reader left (`reclaim.rs`).
 pub(crate) struct Replaced<T> {
-    total: Option<Box<Total<T>>>,
+    total: Option<NonNull<Total<T>>>,
     folds: u64,
+}
+
+// SAFETY: it owns the total and its value, which is `Send`.
+unsafe impl<T: Send> Send for Replaced<T> {}
+
+impl<T> Drop for Replaced<T> {
+    fn drop(&mut self) {
+        if let Some(total) = self.total.take() {
+            // SAFETY: boxed by `fold`, out of sight since a fold replaced it, and no reader
+            // holds it any more: the duty of whoever kept this `Replaced` until now.
+            drop(unsafe { Box::from_raw(total.as_ptr()) });
+        }
+    }
 }
 
 impl<T> Totals<T> {
@@ -193,12 +208,18 @@ impl<T> Totals<T> {
         }
     }
 
-    /// The current total, or none yet.
+    /// The current total, or none yet. Dereferenced only by a caller that counts as a
+    /// reader (`reclaim.rs`), or holds the instance's lock, for as long as it uses it: a
+    /// total replaced meanwhile waits for it.
+    pub(crate) fn current_ptr(&self) -> Option<NonNull<Total<T>>> {
+        NonNull::new(self.current.load(SeqCst))
+    }
+
+    /// The current total, or none yet, as a reference.
     ///
     /// # Safety
     ///
-    /// The caller counts as a reader (`reclaim.rs`), or holds the instance's lock, for as
-    /// long as it uses the reference: a total replaced meanwhile waits for it.
+    /// As [`current_ptr`](Self::current_ptr) says of its dereference.
     pub(crate) unsafe fn current(&self) -> Option<&Total<T>> {
         // SAFETY: the caller's duty; totals are boxed by `fold`.
         unsafe { self.current.load(SeqCst).as_ref() }
@@ -218,9 +239,9 @@ impl<T> Totals<T> {
         // The mark first: a reader that finds the new total finds the node marked.
         link.folded.store(folds + 1, SeqCst);
         let old = self.current.swap(Box::into_raw(total), SeqCst);
+        // Out of sight now: the caller retires it.
         Replaced {
-            // SAFETY: boxed by an earlier fold, and out of sight now: the caller retires it.
-            total: NonNull::new(old).map(|old| unsafe { Box::from_raw(old.as_ptr()) }),
+            total: NonNull::new(old),
             folds,
         }
     }
@@ -229,7 +250,7 @@ impl<T> Totals<T> {
     /// after it are counted in every reader's total.
     pub(crate) fn settle(&self, replaced: Replaced<T>) {
         self.settled.fetch_max(replaced.folds + 1, SeqCst);
-        drop(replaced.total);
+        drop(replaced);
     }
 
     /// Is `node` counted in every reader's total, so that it may leave its list?

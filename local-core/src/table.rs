@@ -416,10 +416,16 @@ impl<T> Table<T> {
             Cursor::Retained(at) => at,
             Cursor::Entry(_) => 0,
         };
-        let value: *mut T = locked.retained.get_mut(at)?;
-        // SAFETY: the retained values grow only when a thread moves an exited value aside
-        // with `&ThreadLocal`, which the caller's `&mut` excludes: the element stays put.
-        Some((unsafe { &mut *value }, Cursor::Retained(at + 1)))
+        if at >= locked.retained.len() {
+            return None;
+        }
+        // Through the buffer's pointer: a `&mut` to the slice (`get_mut`) would reborrow
+        // every element, the ones lent by earlier steps too.
+        // SAFETY: `at` is in bounds; the retained values grow only when a thread moves an
+        // exited value aside with `&ThreadLocal`, which the caller's `&mut` excludes, so the
+        // element stays put, and each is lent once.
+        let value = unsafe { &mut *locked.retained.as_mut_ptr().add(at) };
+        Some((value, Cursor::Retained(at + 1)))
     }
 
     /// The instance is being dropped: every value is returned, and threads may forget the

@@ -336,7 +336,8 @@ impl<T, F> ThreadLocal<T, F> {
 
     /// Makes [`Context::inherit`](crate::Context::inherit) carry this instance: a context
     /// it makes starts from a clone of the current value (as `#[thread_local_struct(inherit)]`
-    /// does for a struct).
+    /// does for a struct). Such an instance has no [`iter_mut`](Self::iter_mut), which
+    /// would lend values that a clone could read under it.
     ///
     /// # Panics
     ///
@@ -861,6 +862,16 @@ impl<T, F> ThreadLocal<T, F> {
     /// dropping it, until the instance is next cleared, iterated or dropped, or a new
     /// thread takes its index: a reference returned here may still be alive.
     ///
+    /// # Panics
+    ///
+    /// If the instance was made [`inherit`](Self::inherit): [`Context::inherit`] clones a
+    /// thread's value without the instance at hand, so it could not tell whether a
+    /// reference returned here (which lives as long as the `&mut` borrow, past the
+    /// iterator) is still in use. [`into_iter`](IntoIterator::into_iter) and
+    /// [`clear`](Self::clear) lend nothing, and work on every instance.
+    ///
+    /// [`Context::inherit`]: crate::Context::inherit
+    ///
     /// # Examples
     ///
     /// ```
@@ -879,7 +890,16 @@ impl<T, F> ThreadLocal<T, F> {
     /// all.sort();
     /// assert_eq!(all, [0, 1, 2]);
     /// ```
+    #[track_caller]
     pub fn iter_mut(&mut self) -> IterMut<'_, T> {
+        if self.inherit.is_some() {
+            panic!(
+                "`ThreadLocal<{}>::iter_mut` on an `inherit` instance: `Context::inherit` \
+                 could not tell whether the references it lends are still in use; use \
+                 `into_iter` or `clear`",
+                std::any::type_name::<T>()
+            );
+        }
         let table = self.table.get();
         if let Some(table) = table {
             drop_each(table.start_iter());
