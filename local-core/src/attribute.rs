@@ -122,9 +122,7 @@ impl<T: 'static> Local for &'static StructLocal<T> {
                 if listed && ready(&slot.own) {
                     return Ok(access(&slot.own));
                 }
-            } else if let Some(entry) = slot.cache.get(tag)
-                && ready(entry)
-            {
+            } else if let Some(entry) = slot.cache.get(tag).filter(|entry| ready(entry)) {
                 return Ok(access(entry));
             }
         }

@@ -341,11 +341,11 @@ pub(crate) fn field_attrs(attrs: Vec<Attribute>, errors: &mut Errors) -> (FieldA
             found.deprecated.push(attr.tokens.clone());
         } else if *path == ALLOW {
             found.allows.push(attr.tokens.clone());
-        } else if *path == CFG_ATTR
-            && let Some(rewritten) = cfg_attr(&attr, &mut found, errors)
-        {
-            kept.extend(rewritten);
-            continue;
+        } else if *path == CFG_ATTR {
+            if let Some(rewritten) = cfg_attr(&attr, &mut found, errors) {
+                kept.extend(rewritten);
+                continue;
+            }
         }
         kept.extend(attr.tokens);
     }
@@ -412,6 +412,14 @@ fn split_cfg_attr(tokens: TokenStream) -> Option<(Meta, Metas)> {
     parser.parse2(tokens).ok()
 }
 
+/// A `cfg_attr` nested in another that holds an `init`: its name, predicate and metas.
+fn nested_cfg_attr_with_init(meta: &Meta) -> Option<(&Ident, Meta, Metas)> {
+    let tokens = meta.list()?;
+    let path = meta.path.get_ident().filter(|path| *path == CFG_ATTR)?;
+    let (inner, metas) = split_cfg_attr(tokens.clone())?;
+    metas.iter().any(holds_init).then_some((path, inner, metas))
+}
+
 fn holds_init(meta: &Meta) -> bool {
     if meta.path == INIT {
         return true;
@@ -439,12 +447,7 @@ fn read_cfg_attr(
             add_init(found, init, errors);
             continue;
         }
-        if let Some(tokens) = meta.list()
-            && let Some(path) = meta.path.get_ident()
-            && path == CFG_ATTR
-            && let Some((inner, metas)) = split_cfg_attr(tokens.clone())
-            && metas.iter().any(holds_init)
-        {
+        if let Some((path, inner, metas)) = nested_cfg_attr_with_init(&meta) {
             let inner = inner.tokens;
             let both = quote!(all(#predicate, #inner));
             let mut inner_rest = Vec::new();

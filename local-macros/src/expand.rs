@@ -147,7 +147,6 @@ fn default_impl(input: &Input, runtime: &Runtime) -> TokenStream {
         #[allow(deprecated)]
         type #alias = #ident;
 
-        #[automatically_derived]
         impl ::core::default::Default for #alias {
             /// Builds a value with the struct's thread-local initializer.
             #[inline]

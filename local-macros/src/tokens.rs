@@ -5,7 +5,7 @@
 //! top-level comma, with `<`/`>` depth tracked: the way the `venial` crate reads one. rustc
 //! checks the type where the expansion writes it, at the user's tokens.
 
-use proc_macro2::{Delimiter, Spacing, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Spacing, Span, TokenStream, TokenTree};
 use syn::buffer::Cursor;
 use syn::ext::IdentExt;
 use syn::parse::ParseStream;
@@ -128,34 +128,40 @@ pub(crate) fn meta(input: ParseStream) -> syn::Result<Meta> {
     })
 }
 
+/// Parentheses after `pub` that restrict it: `(crate)`, `(self)`, `(super)`, `(in path)`.
+fn is_restriction(group: &Group) -> bool {
+    if group.delimiter() != Delimiter::Parenthesis {
+        return false;
+    }
+    let inside: Vec<TokenTree> = group.stream().into_iter().collect();
+    match inside.first() {
+        Some(TokenTree::Ident(first)) => {
+            first == "in"
+                || inside.len() == 1 && (first == "crate" || first == "self" || first == "super")
+        }
+        _ => false,
+    }
+}
+
 /// Nothing, `pub`, or `pub` and a restriction: `(crate)`, `(self)`, `(super)`, `(in path)`.
 /// In a tuple struct, `pub (crate::A, u8)` is `pub` and a tuple type: parentheses after
 /// `pub` are a restriction only when they hold one of those keywords alone, or `in` first.
 pub(crate) fn visibility(input: ParseStream) -> syn::Result<TokenStream> {
     let begin = input.cursor();
     // What a `$vis` fragment that matched nothing becomes.
-    if let Some((TokenTree::Group(group), _)) = input.cursor().token_tree()
-        && group.delimiter() == Delimiter::None
-        && group.stream().is_empty()
+    let next_group = || match input.cursor().token_tree() {
+        Some((TokenTree::Group(group), _)) => Some(group),
+        _ => None,
+    };
+    if next_group()
+        .is_some_and(|group| group.delimiter() == Delimiter::None && group.stream().is_empty())
     {
         input.parse::<TokenTree>()?;
     }
     if input.parse::<Option<Token![pub]>>()?.is_some()
-        && let Some((TokenTree::Group(group), _)) = input.cursor().token_tree()
-        && group.delimiter() == Delimiter::Parenthesis
+        && next_group().is_some_and(|group| is_restriction(&group))
     {
-        let inside: Vec<TokenTree> = group.stream().into_iter().collect();
-        let restriction = match inside.first() {
-            Some(TokenTree::Ident(first)) => {
-                first == "in"
-                    || inside.len() == 1
-                        && (first == "crate" || first == "self" || first == "super")
-            }
-            _ => false,
-        };
-        if restriction {
-            input.parse::<TokenTree>()?;
-        }
+        input.parse::<TokenTree>()?;
     }
     Ok(between(begin, input.cursor()))
 }

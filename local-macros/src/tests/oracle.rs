@@ -45,13 +45,12 @@ pub(super) fn args_verdict(args: &TokenStream) -> Expect {
             "init" | "crate" => {
                 let path = (segment.len() >= 3 && is_punct(&segment[1], '='))
                     .then(|| syn::parse2::<syn::Path>(segment[2..].iter().cloned().collect()));
-                if let Some(Ok(path)) = &path
-                    && name == "init"
-                    && path
-                        .segments
+                let names_default = |path: &syn::Path| {
+                    path.segments
                         .last()
                         .is_some_and(|last| last.ident == "default")
-                {
+                };
+                if name == "init" && matches!(&path, Some(Ok(path)) if names_default(path)) {
                     return Any;
                 }
                 matches!(path, Some(Ok(_)))

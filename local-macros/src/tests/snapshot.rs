@@ -32,7 +32,13 @@ fn snapshot_of_the_expansion() {
         std::fs::write(&path, &formatted).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|error| {
+        panic!(
+            "no snapshot to compare with at {} ({error}); write it with \
+             `SNAPSHOT=overwrite cargo test -p local-macros snapshot`",
+            path.display()
+        )
+    });
     assert!(
         expected == formatted,
         "the expansion changed; review it and rewrite {} with \
@@ -55,6 +61,11 @@ fn rustfmt(source: &str) -> String {
         .write_all(source.as_bytes())
         .unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "rustfmt rejected the expansion");
+    assert!(
+        output.status.success(),
+        "rustfmt failed on the expansion (the snapshot is formatted by the current stable \
+         toolchain's rustfmt): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).unwrap()
 }

@@ -13,7 +13,6 @@ const _: () = {
     __local::__private::struct_storage! { # [allow (dead_code , non_snake_case , deprecated)] static __THREAD_LOCAL_STRUCT : Session = { init : < Session as :: core :: default :: Default > :: default , per_thread : false , inherit : :: core :: option :: Option :: None , } ; }
     #[allow(deprecated)]
     type __ThreadLocalStruct = Session;
-    #[automatically_derived]
     impl ::core::default::Default for __ThreadLocalStruct {
         #[doc = r" Builds a value with the struct's thread-local initializer."]
         #[inline]

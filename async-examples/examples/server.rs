@@ -16,8 +16,11 @@
 //! sent. Then the program prints the throughput, the memory the process holds and a PASS
 //! or FAIL line, and exits non-zero if any response carried another request's data.
 //!
-//! Run with `cargo run --release --example server -- [requests] [clients]` (defaults:
-//! 10000 requests, 64 clients).
+//! Run with (defaults: 10000 requests, 64 clients)
+//!
+//! ```text
+//! cargo run --release -p local-async-examples --example server -- [requests] [clients]
+//! ```
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -7,7 +7,7 @@
 //! reads it back after every `.await`, on whichever worker polled it, while the others set
 //! theirs on the same two threads.
 //!
-//! Run with `cargo run --example async_tasks`.
+//! Run with `cargo run -p local-async-examples --example async_tasks`.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
