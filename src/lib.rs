@@ -145,20 +145,41 @@
 //!
 //! # Coming from the `thread_local` crate
 //!
+//! **A library's own per-thread state is a [`per_thread()`](ThreadLocal::per_thread)
+//! instance.** Without it, an instance reads the value of the current [`Context`] or
+//! [`fresh`] frame: an application that runs its jobs in `local::fresh` would swap out a
+//! library's span stack or buffer pool under it, and drop what the library put there
+//! during the job. `per_thread()` gives the crate's semantics, one value per OS thread
+//! whatever runs, and it is what lends a guard ([`borrow_mut`](ThreadLocal::borrow_mut)).
+//!
+//! ```
+//! use local::ThreadLocal;
+//!
+//! struct Registry {
+//!     current_spans: ThreadLocal<Vec<u64>>,
+//! }
+//!
+//! let registry = Registry { current_spans: ThreadLocal::new().per_thread() };
+//! registry.current_spans.with_mut(|spans| spans.push(1));
+//! // An application's job does not swap the library's stack out.
+//! local::fresh(|| assert_eq!(registry.current_spans.with(Vec::len), 1));
+//! ```
+//!
 //! `ThreadLocal` keeps the crate's shape and adds drop-on-exit: a thread's value is dropped
 //! when the thread exits (the crate keeps it until `clear` or drop, then gives it to the
 //! next thread that reuses the id); for totals summed after the workers are gone, use
 //! [`retain_on_exit`](ThreadLocal::retain_on_exit). Accesses are closures, so that no
-//! reference outlives the thread's own access.
+//! reference outlives the thread's own access; a `per_thread` instance also lends a guard.
 //!
 //! | `thread_local` crate | `local` |
 //! |---|---|
-//! | `ThreadLocal::new()` (`const`) | [`ThreadLocal::new()`](ThreadLocal::new) (`const`, `T: Default`), or [`ThreadLocal::with_init(f)`](ThreadLocal::with_init) (`const`; `f` may borrow) |
-//! | `tl.get_or(f)` → `&T` | `ThreadLocal::with_init(f)`, then `tl.with(\|v\| ..)` |
+//! | `ThreadLocal::new()` (`const`) | [`ThreadLocal::new()`](ThreadLocal::new) (`const`, `T: Default`), [`ThreadLocal::with_init(f)`](ThreadLocal::with_init) (`const`; `f` may borrow), or [`ThreadLocal::without_init()`](ThreadLocal::without_init) (`const`), each with [`.per_thread()`](ThreadLocal::per_thread) for a library's state |
+//! | `tl.get_or(f)` → `&T` | [`tl.with_or_init(f, \|v\| ..)`](ThreadLocal::with_or_init), or `ThreadLocal::with_init(f)` and then `tl.with(\|v\| ..)` |
 //! | `tl.get_or_default()` | `ThreadLocal::new()`, then `tl.with(\|v\| ..)` |
 //! | `tl.get_or_try(f)?` | [`tl.try_init(f)?`](ThreadLocal::try_init), then `tl.with(\|v\| ..)` |
 //! | `tl.get()` → `Option<&T>` | [`tl.with_existing(\|v: Option<&T>\| ..)`](ThreadLocal::with_existing): never initializes, one lookup (`try_with` would initialize) |
-//! | `ThreadLocal<RefCell<T>>` + `borrow_mut()` | [`tl.with_mut(\|v\| ..)`](ThreadLocal::with_mut): the borrow flag is built in |
+//! | `ThreadLocal<RefCell<T>>` + `borrow_mut()` | [`tl.with_mut(\|v\| ..)`](ThreadLocal::with_mut): the borrow flag is built in; [`with_mut_or_init`](ThreadLocal::with_mut_or_init) with a per-call initializer |
+//! | a `RefMut` held across calls (bevy's `Parallel::borrow_local_mut`, rayon's `for_each_init`) | [`tl.borrow_mut()`](ThreadLocal::borrow_mut) on a `per_thread()` instance: a `!Send` guard |
 //! | `tl.iter()` (`T: Sync`), other threads' live values | [`SharedThreadLocal`]: `st.read().iter()` |
 //! | `tl.iter_mut()`, `tl.into_iter()`, `tl.clear()` | the same names, over live threads' values and retained ones |
 //! | `ThreadLocal::with_capacity(n)` | not needed: buckets are allocated as threads arrive |
@@ -166,8 +187,9 @@
 #![warn(missing_docs)]
 
 pub use local_core::{
-    AccessError, Context, Fold, InheritLocals, IntoIter, IterMut, LocalStack, Popped, Read,
-    ReadIter, Scoped, SharedThreadLocal, ThreadLocal, Wrapped, fresh, fresh_async, inherit_locals,
+    AccessError, Context, Fold, InheritLocals, IntoIter, IterMut, LocalStack, NoInit, Popped, Read,
+    ReadIter, RefMut, Scoped, SharedThreadLocal, ThreadLocal, Wrapped, fresh, fresh_async,
+    inherit_locals,
 };
 
 /// Gives every thread its own value of the struct, built on that thread by the struct's

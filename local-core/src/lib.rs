@@ -68,6 +68,8 @@ mod error;
 #[cfg(not(loom))]
 mod frame;
 #[cfg(not(loom))]
+mod guard;
+#[cfg(not(loom))]
 mod iter;
 #[cfg(not(loom))]
 mod local_stack;
@@ -100,6 +102,8 @@ pub use diagnostics::FieldDefault;
 #[cfg(not(loom))]
 pub use error::AccessError;
 #[cfg(not(loom))]
+pub use guard::RefMut;
+#[cfg(not(loom))]
 pub use iter::{IntoIter, IterMut};
 #[cfg(not(loom))]
 pub use local_stack::{LocalStack, Popped};
@@ -112,4 +116,4 @@ pub use send_probe::{SendProbe, SendProbeFallback, SendProof};
 #[cfg(not(loom))]
 pub use shared::{Fold, Read, ReadIter, SharedThreadLocal};
 #[cfg(not(loom))]
-pub use thread_local::ThreadLocal;
+pub use thread_local::{NoInit, ThreadLocal};

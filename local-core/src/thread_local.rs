@@ -1,3 +1,4 @@
+use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use crate::binding::Scoped;
 use crate::entry::Entry;
 use crate::error::{drop_each, or_fail};
 use crate::frame::Values;
+use crate::guard::RefMut;
 use crate::iter::{IntoIter, IterMut};
 use crate::table::{Table, TableCell};
 use crate::thread::{self, Member};
@@ -273,6 +275,58 @@ impl<T: Send + 'static, F: Fn() -> T> ThreadLocal<T, F> {
     /// ```
     #[must_use]
     pub const fn with_init(init: F) -> Self {
+        ThreadLocal::make(init)
+    }
+}
+
+/// The initializer of an instance made by [`ThreadLocal::without_init`]: there is none.
+/// Such an instance has no `with`, `with_mut`, `get` or `borrow_mut`, which would run it:
+/// each access names its own ([`with_or_init`](ThreadLocal::with_or_init)), or the value
+/// is stored by [`set`](ThreadLocal::set) or [`try_init`](ThreadLocal::try_init).
+///
+/// # Examples
+///
+/// ```compile_fail
+/// # use local_core as local;
+/// use local::ThreadLocal;
+///
+/// let names = ThreadLocal::<String, _>::without_init();
+/// names.with(|n| n.len()); // no initializer to run: use `with_or_init`
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct NoInit(());
+
+impl<T: Send + 'static> ThreadLocal<T, NoInit> {
+    /// Creates an instance without an initializer, for a `T` that is not `Default` and is
+    /// built at each call site (the `thread_local` crate's `new()` with `get_or(create)`):
+    /// read it with [`with_or_init`](Self::with_or_init) and
+    /// [`with_mut_or_init`](Self::with_mut_or_init), or [`with_existing`](Self::with_existing),
+    /// which never initializes. `const`, so it can be a `static`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use local_core as local;
+    /// use local::{NoInit, ThreadLocal};
+    ///
+    /// struct Connection {
+    ///     host: String,
+    /// }
+    ///
+    /// static CONNECTIONS: ThreadLocal<Connection, NoInit> = ThreadLocal::without_init();
+    ///
+    /// let connect = || Connection { host: String::from("db.local") };
+    /// assert_eq!(CONNECTIONS.with_or_init(connect, |c| c.host.len()), 8);
+    /// ```
+    #[must_use]
+    pub const fn without_init() -> Self {
+        ThreadLocal::make(NoInit(()))
+    }
+}
+
+impl<T: Send + 'static, F> ThreadLocal<T, F> {
+    /// Where `T: Send + 'static` is checked, once for every access.
+    const fn make(init: F) -> Self {
         ThreadLocal {
             table: TableCell::new(),
             init,
@@ -427,6 +481,17 @@ impl<T, F> ThreadLocal<T, F> {
         self.table
             .get_or_init(|| Table::new(self.keep, self.inherit))
     }
+
+    /// This thread's own entry, listed for the thread's exit: the one it reads outside
+    /// frames, or always with `per_thread`.
+    fn own_entry(&self) -> Result<&Entry<T>, AccessError> {
+        let table = self.table();
+        let thread = table.owner_entry(thread::position()?, || {
+            let member = (self.ops.member)(self.table.share());
+            thread::join(member, table.inherit.is_some())
+        })?;
+        Ok(&thread.entry)
+    }
 }
 
 impl<T, F> Local for &ThreadLocal<T, F> {
@@ -470,13 +535,7 @@ impl<T, F> Local for &ThreadLocal<T, F> {
     ) -> Result<R, AccessError> {
         let table = self.table();
         thread::with_frame(|frame| match frame.filter(|_| !self.per_thread) {
-            None => {
-                let thread = table.owner_entry(thread::position()?, || {
-                    let member = (self.ops.member)(self.table.share());
-                    thread::join(member, table.inherit.is_some())
-                })?;
-                f(&thread.entry)
-            }
+            None => f(self.own_entry()?),
             Some(frame) => {
                 let entry = (self.ops.find_or_insert)(frame.values, table.key, table.inherit);
                 // A thread whose exit is over still runs frames, uncached.
@@ -634,9 +693,205 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     pub fn replace(&self, value: T) -> T {
         self.with_mut(|old| std::mem::replace(old, value))
     }
+
+    /// This thread's value, mutably borrowed until the returned guard drops, initializing
+    /// it first if needed: for a borrow held across calls, where a closure cannot hold it
+    /// (rayon's `for_each_init`, bevy's `Parallel::borrow_local_mut`). Only for a
+    /// [`per_thread`](Self::per_thread) instance, whose value is its thread's whatever
+    /// frame runs; `with_mut` is the same borrow for the length of a closure.
+    ///
+    /// While the guard lives, every other access to the value on this thread is refused
+    /// ([`AccessError::Borrowed`]), as with `RefCell::borrow_mut`. The guard is `!Send`.
+    /// It may outlive the thread's own teardown (leaked, kept in another thread-local,
+    /// alive at `process::exit`): the exiting thread then leaves the value where it is,
+    /// never reuses its index, and the value is dropped with the instance.
+    ///
+    /// # Panics
+    ///
+    /// If the instance is not `per_thread`: a [`Context`](crate::Context) keeps its own
+    /// values, and would drop one under a guard that outlived the context's run. As
+    /// [`with_mut`](Self::with_mut) otherwise; see [`try_borrow_mut`](Self::try_borrow_mut).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
+    ///
+    /// let batches = ThreadLocal::<Vec<u32>>::new().per_thread();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         let mut batch = batches.borrow_mut(); // once for many items
+    ///         for item in 0..100 {
+    ///             batch.push(item);
+    ///         }
+    ///     });
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn borrow_mut(&self) -> RefMut<'_, T> {
+        or_fail::<T, _>(self.try_borrow_mut())
+    }
+
+    /// As [`borrow_mut`](Self::borrow_mut), or says why it cannot: the value is already
+    /// borrowed ([`AccessError::Borrowed`]), this is its initializer
+    /// ([`AccessError::Initializing`]), or the thread is exiting and its value was
+    /// destroyed ([`AccessError::Destroyed`]).
+    ///
+    /// # Panics
+    ///
+    /// If the instance is not `per_thread`. A panic of the initializer propagates.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use local_core as local;
+    /// use local::{AccessError, ThreadLocal};
+    ///
+    /// let scratch = ThreadLocal::<String>::new().per_thread();
+    /// let mut held = scratch.try_borrow_mut().unwrap();
+    /// held.push_str("busy");
+    /// assert_eq!(scratch.try_borrow_mut().err(), Some(AccessError::Borrowed));
+    /// assert_eq!(scratch.try_with(String::len), Err(AccessError::Borrowed));
+    /// drop(held);
+    /// assert_eq!(scratch.get(), "busy");
+    /// ```
+    #[track_caller]
+    pub fn try_borrow_mut(&self) -> Result<RefMut<'_, T>, AccessError> {
+        if !self.per_thread {
+            not_per_thread::<T>();
+        }
+        // Not through `Local::fast`, whose access cannot return a borrow of the entry; the
+        // same steps, without the frame's cache, which a `per_thread` instance never uses.
+        let entry = match self
+            .table
+            .get()
+            .and_then(|table| table.get(thread::position_and_tag().0))
+        {
+            Some(thread) if thread.is_joined() => &thread.entry,
+            _ => self.own_entry()?,
+        };
+        let Ok(()) = entry.initialize(|| Ok::<_, Infallible>((self.init)()))?;
+        entry.borrow_mut().map(RefMut::new)
+    }
+}
+
+/// `borrow_mut`'s panic for an instance that is not `per_thread`.
+#[cold]
+#[track_caller]
+fn not_per_thread<T>() -> ! {
+    panic!(
+        "`ThreadLocal<{}>::borrow_mut` needs a `per_thread()` instance: a guard held across \
+         calls must borrow the thread's own value, never a context's",
+        std::any::type_name::<T>()
+    )
 }
 
 impl<T, F> ThreadLocal<T, F> {
+    /// Calls `f` with this thread's value, built by `init` if there is none yet: the
+    /// `thread_local` crate's `get_or(create)`, an initializer chosen at each call instead
+    /// of the instance's (which this never calls). For an instance made by
+    /// [`without_init`](Self::without_init), it is how a value is made.
+    ///
+    /// # Panics
+    ///
+    /// As [`with`](Self::with); see [`try_with_or_init`](Self::try_with_or_init). A panic of
+    /// `init` propagates, and nothing is stored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
+    ///
+    /// let greetings = ThreadLocal::without_init();
+    /// let name = "ada";
+    /// assert_eq!(greetings.with_or_init(|| format!("hello {name}"), |g| g.len()), 9);
+    /// assert_eq!(greetings.with_or_init(|| unreachable!(), |g| g.clone()), "hello ada");
+    /// ```
+    #[doc(alias = "get_or")]
+    #[inline]
+    #[track_caller]
+    pub fn with_or_init<R>(&self, init: impl FnOnce() -> T, f: impl FnOnce(&T) -> R) -> R {
+        access::with(self, init, f)
+    }
+
+    /// As [`with_or_init`](Self::with_or_init), the error returned instead of a panic; see
+    /// [`try_with`](Self::try_with).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use local_core as local;
+    /// use local::{AccessError, ThreadLocal};
+    ///
+    /// let buffer = ThreadLocal::without_init();
+    /// buffer.with_mut_or_init(Vec::<u8>::new, |outer| {
+    ///     let inner = buffer.try_with_or_init(Vec::new, |b| b.len());
+    ///     assert_eq!(inner, Err(AccessError::Borrowed));
+    ///     outer.push(1);
+    /// });
+    /// assert_eq!(buffer.try_with_or_init(Vec::new, |b| b.len()), Ok(1));
+    /// ```
+    #[inline]
+    pub fn try_with_or_init<R>(
+        &self,
+        init: impl FnOnce() -> T,
+        f: impl FnOnce(&T) -> R,
+    ) -> Result<R, AccessError> {
+        access::try_with(self, init, f)
+    }
+
+    /// Calls `f` with this thread's value, mutably, built by `init` if there is none yet:
+    /// the crate's `get_or(create)` on a `RefCell`, then `borrow_mut()`.
+    ///
+    /// # Panics
+    ///
+    /// As [`with_mut`](Self::with_mut); see [`try_with_mut_or_init`](Self::try_with_mut_or_init).
+    /// A panic of `init` propagates, and nothing is stored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use local_core as local;
+    /// use local::ThreadLocal;
+    ///
+    /// let spans = ThreadLocal::without_init();
+    /// spans.with_mut_or_init(|| Vec::with_capacity(64), |s| s.push("request"));
+    /// spans.with_mut_or_init(Vec::new, |s| s.push("query"));
+    /// assert_eq!(spans.with_existing(|s| s.map(Vec::len)), Some(2));
+    /// ```
+    #[doc(alias = "get_or")]
+    #[inline]
+    #[track_caller]
+    pub fn with_mut_or_init<R>(&self, init: impl FnOnce() -> T, f: impl FnOnce(&mut T) -> R) -> R {
+        access::with_mut(self, init, f)
+    }
+
+    /// As [`with_mut_or_init`](Self::with_mut_or_init), the error returned instead of a
+    /// panic; see [`try_with_mut`](Self::try_with_mut).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use local_core as local;
+    /// use local::{AccessError, ThreadLocal};
+    ///
+    /// let total = ThreadLocal::without_init();
+    /// total.with_or_init(|| 1u64, |_| {
+    ///     assert_eq!(total.try_with_mut_or_init(|| 1, |t| *t += 1), Err(AccessError::Borrowed));
+    /// });
+    /// assert_eq!(total.try_with_mut_or_init(|| 1, |t| { *t += 1; *t }), Ok(2));
+    /// ```
+    #[inline]
+    pub fn try_with_mut_or_init<R>(
+        &self,
+        init: impl FnOnce() -> T,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, AccessError> {
+        access::try_with_mut(self, init, f)
+    }
+
     /// Builds this thread's value with `init`, unless the thread already has one: the
     /// `thread_local` crate's `get_or_try`. If `init` fails, nothing is stored, the error
     /// is returned, and the next call tries again. `init` runs instead of the instance's

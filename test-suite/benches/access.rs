@@ -425,6 +425,46 @@ fn frame_separate_calls(c: &mut Criterion) {
     group.finish();
 }
 
+/// A guard taken and dropped for one change; then bevy's `Parallel<Vec<T>>` as bevy_ecs fills it: rayon's `for_each_init` takes one guard
+/// per job (a closure cannot hold a borrow across items), items are pushed through it, and
+/// the per-thread vectors are emptied once the jobs are done. Ours against bevy's own
+/// `ThreadLocal<RefCell<Vec<T>>>::get_or_default().borrow_mut()`.
+fn guard_for_each_init(c: &mut Criterion) {
+    use rayon::prelude::*;
+
+    const ITEMS: u64 = 10_000;
+    let mut group = c.benchmark_group("guard_borrow_mut");
+    let ours = ThreadLocal::<u64>::new().per_thread();
+    let peer = thread_local::ThreadLocal::<RefCell<u64>>::new();
+    group.bench_function("ours", |b| b.iter(|| ours_guard_call(black_box(&ours))));
+    group.bench_function("bevy", |b| b.iter(|| bevy_guard_call(black_box(&peer))));
+    group.finish();
+
+    let mut group = c.benchmark_group("guard_for_each_init");
+    let mut ours = ThreadLocal::<Vec<u64>>::new().per_thread();
+    group.bench_function("ours", |b| {
+        b.iter(|| {
+            (0..ITEMS)
+                .into_par_iter()
+                .for_each_init(|| ours.borrow_mut(), |batch, n| batch.push(black_box(n)));
+            ours.iter_mut().map(|v| v.drain(..).count()).sum::<usize>()
+        })
+    });
+    let mut peer = thread_local::ThreadLocal::<RefCell<Vec<u64>>>::new();
+    group.bench_function("bevy", |b| {
+        b.iter(|| {
+            (0..ITEMS).into_par_iter().for_each_init(
+                || peer.get_or_default().borrow_mut(),
+                |batch, n| batch.push(black_box(n)),
+            );
+            peer.iter_mut()
+                .map(|v| v.get_mut().drain(..).count())
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+}
+
 fn context_thread_local(c: &mut Criterion) {
     let mut group = c.benchmark_group("context_thread_local");
     let local = ThreadLocal::<u64>::new();
@@ -592,6 +632,6 @@ criterion_group! {
     config = config();
     targets = attribute_with_mut, thread_local_with_mut, separate_calls, locked_map, context,
         context_thread_local, frame_separate_calls, context_enter_leave, context_lifecycle, bind, live_reads,
-        stack_first_touch, first_touch_groups
+        stack_first_touch, first_touch_groups, guard_for_each_init
 }
 criterion_main!(access);

@@ -253,6 +253,15 @@ fn main() {
         || thread_local_crate_call(black_box(&peer)),
     );
 
+    // A guard held across calls, against bevy's `Parallel::borrow_local_mut`.
+    let ours = ThreadLocal::<u64>::new().per_thread();
+    pair(
+        rounds,
+        "guard_borrow_mut",
+        || ours_guard_call(black_box(&ours)),
+        || bevy_guard_call(black_box(&peer)),
+    );
+
     let ours = SharedThreadLocal::<AtomicU64>::new();
     let peer = thread_local::ThreadLocal::<AtomicU64>::new();
     pair(

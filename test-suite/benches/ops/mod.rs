@@ -121,3 +121,21 @@ pub fn bind_attribute() -> u64 {
 pub fn bind_thread_local(local: &ThreadLocal<u64>) -> u64 {
     local.sync_scope(black_box(1), || local.with(|n| *n))
 }
+
+/// A guard taken, one change made through it, and dropped: a `per_thread` instance's
+/// `borrow_mut`.
+#[inline(never)]
+pub fn ours_guard_call(local: &ThreadLocal<u64>) -> u64 {
+    let mut n = local.borrow_mut();
+    *n += 1;
+    *n
+}
+
+/// The same as bevy's `Parallel::borrow_local_mut` does it:
+/// `ThreadLocal<RefCell<T>>::get_or_default().borrow_mut()`.
+#[inline(never)]
+pub fn bevy_guard_call(local: &thread_local::ThreadLocal<RefCell<u64>>) -> u64 {
+    let mut n = local.get_or_default().borrow_mut();
+    *n += 1;
+    *n
+}
