@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
@@ -194,6 +195,7 @@ impl Context {
     /// assert_eq!(user.get(), "ada"); // the parent's is unchanged
     /// ```
     #[must_use]
+    #[doc(alias = "copy_context")]
     pub fn inherit() -> Self {
         let context = Context::new();
         thread::with_frame(|frame| match frame {
@@ -280,12 +282,22 @@ impl fmt::Debug for Context {
 /// # let mut task = std::pin::pin!(task);
 /// # assert_eq!(task.as_mut().poll(&mut cx), std::task::Poll::Ready(2));
 /// ```
+#[must_use = "futures do nothing unless polled"]
 pub struct Wrapped<F> {
     context: Context,
     /// Pinned with `Wrapped` (structural pinning): only ever polled through that pin and
     /// dropped in place; `None` once it completed.
     future: Option<F>,
 }
+
+// As `ThreadLocal` and std's `LocalKey` are: a context's values are reached only through
+// the locals' accesses, which follow `RefCell`'s borrows, never through the `Context`
+// itself; a panic inside `run` leaves a value as a panic inside `with_mut` leaves an
+// instance's. (Not automatic only because the values are held as trait objects.)
+impl UnwindSafe for Context {}
+impl RefUnwindSafe for Context {}
+impl<F: UnwindSafe> UnwindSafe for Wrapped<F> {}
+impl<F: RefUnwindSafe> RefUnwindSafe for Wrapped<F> {}
 
 impl<F: Future> Future for Wrapped<F> {
     type Output = F::Output;

@@ -5,7 +5,8 @@
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not `Default`, so this field needs an initial value",
-    label = "write `#[init(expr)]` on this field, or implement `Default` for `{Self}`"
+    label = "give this field one with `#[init(expr)]`",
+    note = "or build the whole struct in a function: `#[thread_local_struct(init = path)]`"
 )]
 pub trait FieldDefault {
     fn field_default() -> Self;

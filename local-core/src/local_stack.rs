@@ -174,6 +174,8 @@ impl<T> LocalStack<T> {
     /// assert_eq!(stack.with_top(|top| top.copied()), Some(3));
     /// ```
     #[track_caller]
+    #[doc(alias = "top")]
+    #[doc(alias = "peek")]
     pub fn with_top<R>(&self, f: impl FnOnce(Option<&T>) -> R) -> R {
         self.stack
             .with(|stack| f(stack.last().map(|item| &item.value)))

@@ -476,6 +476,7 @@ impl<T, F> SharedThreadLocal<T, F> {
     /// let all = counts.read();
     /// assert_eq!(all.iter().map(|n| n.load(Relaxed)).sum::<u64>(), 5);
     /// ```
+    #[doc(alias = "iter")]
     pub fn read(&self) -> Read<'_, T> {
         let table = self.table.get();
         if let Some(table) = table {
@@ -569,6 +570,7 @@ impl<T, F: Fn() -> T> SharedThreadLocal<T, F> {
     /// ```
     #[inline]
     #[track_caller]
+    #[doc(alias = "get_or_default")]
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         or_fail::<T, _>(self.try_with(f))
     }

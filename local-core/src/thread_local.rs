@@ -581,6 +581,8 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     /// ```
     #[inline]
     #[track_caller]
+    #[doc(alias = "with_borrow")]
+    #[doc(alias = "get_or_default")]
     pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         access::with(self, &self.init, f)
     }
@@ -625,6 +627,7 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     /// ```
     #[inline]
     #[track_caller]
+    #[doc(alias = "with_borrow_mut")]
     pub fn with_mut<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         access::with_mut(self, &self.init, f)
     }
@@ -932,6 +935,7 @@ impl<T, F> ThreadLocal<T, F> {
     /// assert_eq!((attempts, connections.with(|c| c.queries)), (3, 1));
     /// ```
     #[track_caller]
+    #[doc(alias = "get_or_try")]
     pub fn try_init<E>(&self, init: impl FnOnce() -> Result<T, E>) -> Result<(), E> {
         access::try_init(self, init)
     }

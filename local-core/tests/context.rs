@@ -302,3 +302,39 @@ fn a_scoped_push_carried_out_of_its_context_pops_nothing_else() {
     drop(escaped);
     assert_eq!(stack.len(), 1);
 }
+
+/// As with std's `LocalKey` and the `thread_local` crate: the locals, contexts and wrapped
+/// futures go into `catch_unwind` without `AssertUnwindSafe`, and a context whose run
+/// panicked runs again, with what the run had written.
+#[test]
+fn locals_and_contexts_cross_catch_unwind_as_std_local_keys_do() {
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>(_: &T) {}
+    let local = ThreadLocal::<u32>::new();
+    let stack = LocalStack::<u32>::new();
+    let mut context = Context::new();
+    let task = Context::new().wrap(std::future::ready(1));
+    unwind_safe(&local);
+    unwind_safe(&stack);
+    unwind_safe(&context);
+    unwind_safe(&task);
+
+    let panicked = catch_unwind(|| {
+        let mut context = Context::new();
+        context.run(|| local.set(1));
+        stack.push(1);
+        drop(task);
+        panic!("inside")
+    });
+    assert!(panicked.is_err());
+    // `&mut` is never `UnwindSafe`, as with every type.
+    let context_ref = &mut context;
+    let panicked = catch_unwind(AssertUnwindSafe(|| {
+        context_ref.run(|| {
+            local.set(2);
+            panic!("inside run")
+        })
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(context.run(|| local.get()), 2);
+    assert_eq!((local.get(), stack.pop()), (0, Some(1)));
+}
