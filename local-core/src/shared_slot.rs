@@ -88,7 +88,7 @@ impl<T> SharedSlot<T> {
 
     /// Splices `node` out of the list, for the caller to retire. Under the instance's lock;
     /// `None` if the node is not in the list (a `&mut` method took it).
-    pub(crate) fn unlink(&self, node: NonNull<Node<T>>) -> Option<Retired<T>> {
+    pub(crate) fn unlink(&self, node: NonNull<Node<T>>) -> Option<Detached<Node<T>>> {
         let mut link = &self.head;
         loop {
             let at = NonNull::new(link.load(SeqCst))?;
@@ -97,7 +97,7 @@ impl<T> SharedSlot<T> {
             let next = &unsafe { at.as_ref() }.0.next;
             if at == node {
                 link.store(next.load(SeqCst), SeqCst);
-                return Some(Retired(node));
+                return Some(Detached(node));
             }
             link = next;
         }
@@ -118,7 +118,7 @@ impl<T> SharedSlot<T> {
         let mut node = self.head.swap(ptr::null_mut(), SeqCst);
         let mut values = Vec::new();
         while let Some(taken) = NonNull::new(node) {
-            let taken = Retired(taken).into_box();
+            let taken = Detached(taken).into_box();
             node = taken.0.next.load(SeqCst);
             let folded = taken.0.folded.load(SeqCst) != 0;
             values.push((taken.0.value, folded));
@@ -136,30 +136,32 @@ impl<T> SharedSlot<T> {
 pub(crate) enum Garbage<T> {
     /// Held only to be freed when dropped.
     #[cfg_attr(loom, allow(dead_code))]
-    Node(#[allow(dead_code)] Retired<T>),
+    Node(#[allow(dead_code)] Detached<Node<T>>),
     Total(Replaced<T>),
 }
 
-/// A node out of its list, freed when dropped: by then no reader may stand on it (the
-/// reclaim's duty, `reclaim.rs`), or it was never shared.
-pub(crate) struct Retired<T>(NonNull<Node<T>>);
+/// A node out of its list, or a total a fold replaced: boxed, out of readers' sight from
+/// now on, and freed when dropped, by then with no reader on it (the reclaim's duty,
+/// `reclaim.rs`), or never shared. Held by its pointer, not as a `Box`, whose claim to be
+/// the only way to its contents readers still on it would contradict.
+pub(crate) struct Detached<X>(NonNull<X>);
 
-// SAFETY: it owns the node and its value, which is `Send`.
-unsafe impl<T: Send> Send for Retired<T> {}
+// SAFETY: it owns the box and its contents, which are `Send`.
+unsafe impl<X: Send> Send for Detached<X> {}
 
-impl<T> Retired<T> {
-    fn into_box(self) -> Box<Node<T>> {
-        let node = self.0;
+impl<X> Detached<X> {
+    fn into_box(self) -> Box<X> {
+        let boxed = self.0;
         std::mem::forget(self);
-        // SAFETY: boxed by `publish`, out of its list, and no reader may stand on it: the
-        // duty of whoever made this `Retired` and kept it until now.
-        unsafe { Box::from_raw(node.as_ptr()) }
+        // SAFETY: from `Box::into_raw` (`publish`, `fold`), out of sight, and no reader is
+        // on it: the duty of whoever made this `Detached` and kept it until now.
+        unsafe { Box::from_raw(boxed.as_ptr()) }
     }
 }
 
-impl<T> Drop for Retired<T> {
+impl<X> Drop for Detached<X> {
     fn drop(&mut self) {
-        drop(Retired(self.0).into_box());
+        drop(Detached(self.0).into_box());
     }
 }
 
@@ -179,25 +181,12 @@ pub(crate) struct Total<T> {
     pub(crate) folds: u64,
 }
 
-/// A total a fold replaced, to retire: once it is freed, its readers are gone. Held by
-/// its pointer, not as a `Box`, whose claim to be the only way to it readers still on it
-/// would contradict; freed when dropped, by then with no reader left (`reclaim.rs`).
+/// A total a fold replaced, to retire: once it is freed, its readers are gone.
 pub(crate) struct Replaced<T> {
-    total: Option<NonNull<Total<T>>>,
+    /// Held only to be freed when dropped.
+    #[allow(dead_code)]
+    total: Option<Detached<Total<T>>>,
     folds: u64,
-}
-
-// SAFETY: it owns the total and its value, which is `Send`.
-unsafe impl<T: Send> Send for Replaced<T> {}
-
-impl<T> Drop for Replaced<T> {
-    fn drop(&mut self) {
-        if let Some(total) = self.total.take() {
-            // SAFETY: boxed by `fold`, out of sight since a fold replaced it, and no reader
-            // holds it any more: the duty of whoever kept this `Replaced` until now.
-            drop(unsafe { Box::from_raw(total.as_ptr()) });
-        }
-    }
 }
 
 impl<T> Totals<T> {
@@ -215,22 +204,17 @@ impl<T> Totals<T> {
         NonNull::new(self.current.load(SeqCst))
     }
 
-    /// The current total, or none yet, as a reference.
-    ///
-    /// # Safety
-    ///
-    /// As [`current_ptr`](Self::current_ptr) says of its dereference.
-    pub(crate) unsafe fn current(&self) -> Option<&Total<T>> {
-        // SAFETY: the caller's duty; totals are boxed by `fold`.
-        unsafe { self.current.load(SeqCst).as_ref() }
-    }
-
     /// Adds the value of `node`, whose owner has exited, into a new total with `add`, marks
     /// the node, and publishes the total. Under the instance's lock, with the node in its
     /// list; `add` is this crate's own (an atomic's sum), not user code.
     pub(crate) fn fold(&self, node: NonNull<Node<T>>, add: fn(Option<&T>, &T) -> T) -> Replaced<T> {
         // SAFETY: under the lock: the node is in its list and the current total is current.
-        let (link, current) = unsafe { (&node.as_ref().0, self.current()) };
+        let (link, current) = unsafe {
+            (
+                &node.as_ref().0,
+                self.current_ptr().map(|total| total.as_ref()),
+            )
+        };
         let folds = current.map_or(0, |total| total.folds);
         let total = Box::new(Total {
             value: add(current.map(|total| &total.value), &link.value),
@@ -241,7 +225,7 @@ impl<T> Totals<T> {
         let old = self.current.swap(Box::into_raw(total), SeqCst);
         // Out of sight now: the caller retires it.
         Replaced {
-            total: NonNull::new(old),
+            total: NonNull::new(old).map(Detached),
             folds,
         }
     }
@@ -261,9 +245,9 @@ impl<T> Totals<T> {
 
     /// The current total, for the instance's `&mut` methods (which exclude readers).
     pub(crate) fn take(&self) -> Option<T> {
-        let total = self.current.swap(ptr::null_mut(), SeqCst);
-        // SAFETY: boxed by `fold`, out of sight, and no reader can hold it.
-        NonNull::new(total).map(|total| unsafe { Box::from_raw(total.as_ptr()) }.value)
+        // Out of sight, and no reader can hold it.
+        let total = NonNull::new(self.current.swap(ptr::null_mut(), SeqCst));
+        total.map(|total| Detached(total).into_box().value)
     }
 }
 
@@ -395,19 +379,17 @@ mod tests {
                     (Arc::clone(&slot), Arc::clone(&totals), Arc::clone(&reclaim));
                 move || {
                     let reader = reclaim.read();
-                    // SAFETY: counted as a reader.
-                    let total = unsafe { totals.current() };
-                    let covers = total.map_or(0, |total| total.folds);
-                    let nodes: u64 = std::iter::successors(slot.first(), |&at| {
-                        // SAFETY: as above.
-                        unsafe { next(at) }
-                    })
-                    // SAFETY: as above.
-                    .map(|at| unsafe { &at.as_ref().0 })
-                    .filter(|link| counts(link, covers))
-                    .map(|link| link.value)
-                    .sum();
-                    let sum = nodes + total.map_or(0, |total| total.value);
+                    // SAFETY: counted as a reader: the total and the nodes it sees stay.
+                    let sum = unsafe {
+                        let total = totals.current_ptr().map(|total| total.as_ref());
+                        let covers = total.map_or(0, |total| total.folds);
+                        let nodes: u64 = std::iter::successors(slot.first(), |&at| next(at))
+                            .map(|at| &at.as_ref().0)
+                            .filter(|link| counts(link, covers))
+                            .map(|link| link.value)
+                            .sum();
+                        nodes + total.map_or(0, |total| total.value)
+                    };
                     settle(&totals, reader.leave());
                     assert_eq!(sum, 5, "each value counted once");
                 }
