@@ -220,6 +220,7 @@ pub(crate) fn bound<T, R>(
     f: impl FnOnce() -> R,
 ) -> Result<R, AccessError> {
     entry.swap(value)?;
+    entry.bind(true);
     // `value` now holds the previous value, which the guard swaps back.
     let restore = Restore { entry, value };
     let result = f();
@@ -236,8 +237,10 @@ struct Restore<'a, T> {
 impl<T> Drop for Restore<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        // Cannot be refused: the borrows `f` took ended with it, and the entry is still the
-        // one that held the binding (a frame `f` entered has been left).
+        // Cannot be refused: the borrows `f` took ended with it (a guard, which could
+        // outlive it, is refused while the binding runs), and the entry is still the one
+        // that held the binding (a frame `f` entered has been left).
+        self.entry.bind(false);
         let _ = self.entry.swap(self.value);
     }
 }

@@ -56,6 +56,10 @@ const WRITING: Borrows = -1;
 pub(crate) struct Entry<T> {
     state: Cell<State>,
     borrows: Cell<Borrows>,
+    /// Bindings running on this entry (`sync_scope`, a `scope` future's poll): a borrow
+    /// that could outlive its binding (a guard) is refused while there is one, since the
+    /// binding's end must swap the previous value back.
+    bindings: Cell<u32>,
     /// `Some` exactly when the state is `Present` or `Exited`. An `Option`, so that an
     /// entry dropped with its value drops it, and an entry of a type without a destructor
     /// has none either: an attribute struct's slot then costs std no registration, as with
@@ -68,6 +72,7 @@ impl<T> Entry<T> {
         Entry {
             state: Cell::new(State::Empty),
             borrows: Cell::new(0),
+            bindings: Cell::new(0),
             value: UnsafeCell::new(None),
         }
     }
@@ -155,6 +160,22 @@ impl<T> Entry<T> {
             value,
             borrows: &self.borrows,
         })
+    }
+
+    /// A mutable borrow that may outlive the caller's scope (a guard): refused while a
+    /// binding runs on the entry, whose end could not swap its value back out.
+    pub(crate) fn borrow_mut_held(&self) -> Result<RefMut<'_, T>, AccessError> {
+        if self.bindings.get() > 0 {
+            return Err(AccessError::Borrowed);
+        }
+        self.borrow_mut()
+    }
+
+    /// A binding starts on the entry, or ends.
+    pub(crate) fn bind(&self, bound: bool) {
+        let bindings = self.bindings.get();
+        self.bindings
+            .set(if bound { bindings + 1 } else { bindings - 1 });
     }
 
     /// Calls `f` with the value under a shared borrow.

@@ -3,8 +3,10 @@
 //!
 //! It holds the entry's own mutable borrow (`entry::RefMut`), so everything that could
 //! drop or move the value refuses while it is alive, as with `with_mut`: another access,
-//! `set`, `take`; the instance's `&mut` methods and its drop are kept out by the guard's
-//! lifetime. What a closure's scope guaranteed, that the borrow ends before its thread's
+//! `set`, `take`, a binding; the instance's `&mut` methods and its drop are kept out by the
+//! guard's lifetime. It is not lent while a binding runs on the entry (`sync_scope`, a
+//! `scope` future's poll): the binding's end swaps the previous value back, which a guard
+//! that outlived it would refuse. What a closure's scope guaranteed, that the borrow ends before its thread's
 //! exit, a guard cannot: it may be leaked, kept in another thread-local and dropped during
 //! teardown, or be alive at `process::exit`. The exit handles that case already (it is
 //! the one of an access the thread exits from): it finds the value borrowed and leaves it

@@ -825,7 +825,7 @@ struct Walk<'a, T> {
     cursor: Cursor<T>,
     /// The reader's total, taken as a counted reader, and yielded last.
     total: Option<NonNull<Total<T>>>,
-    /// The folds it includes.
+    /// The last fold it includes.
     covers: u64,
 }
 

@@ -169,15 +169,18 @@ impl<X> Drop for Detached<X> {
 pub(crate) struct Totals<T> {
     /// Null, or the current total, from `Box::into_raw`; replaced whole by each fold.
     current: AtomicPtr<Total<T>>,
-    /// No reader holds a total older than this many folds: a node folded at or below it is
+    /// No reader holds a total older than this fold: a node folded at or below it is
     /// counted in every reader's total, and may leave its list.
     settled: AtomicU64,
+    /// The number of the last fold, never reset: a `clear` empties the total, not the
+    /// count, so that a fold after it never takes a number `settled` has already passed.
+    last: AtomicU64,
 }
 
 /// Exited threads' values, added up: never changed once published.
 pub(crate) struct Total<T> {
     pub(crate) value: T,
-    /// The folds it includes: a node folded at or below this is counted in it.
+    /// The last fold it includes: a node folded at or below this is counted in it.
     pub(crate) folds: u64,
 }
 
@@ -186,7 +189,8 @@ pub(crate) struct Replaced<T> {
     /// Held only to be freed when dropped.
     #[allow(dead_code)]
     total: Option<Detached<Total<T>>>,
-    folds: u64,
+    /// The fold that replaced it: counted in every reader's total once it is freed.
+    settles: u64,
 }
 
 impl<T> Totals<T> {
@@ -194,6 +198,7 @@ impl<T> Totals<T> {
         Totals {
             current: AtomicPtr::new(ptr::null_mut()),
             settled: AtomicU64::new(0),
+            last: AtomicU64::new(0),
         }
     }
 
@@ -215,25 +220,25 @@ impl<T> Totals<T> {
                 self.current_ptr().map(|total| total.as_ref()),
             )
         };
-        let folds = current.map_or(0, |total| total.folds);
+        let number = self.last.fetch_add(1, SeqCst) + 1;
         let total = Box::new(Total {
             value: add(current.map(|total| &total.value), &link.value),
-            folds: folds + 1,
+            folds: number,
         });
         // The mark first: a reader that finds the new total finds the node marked.
-        link.folded.store(folds + 1, SeqCst);
+        link.folded.store(number, SeqCst);
         let old = self.current.swap(Box::into_raw(total), SeqCst);
         // Out of sight now: the caller retires it.
         Replaced {
             total: NonNull::new(old).map(Detached),
-            folds,
+            settles: number,
         }
     }
 
-    /// A replaced total is gone, so is every reader that had it or an older one: the folds
-    /// after it are counted in every reader's total.
+    /// A replaced total is gone, so is every reader that had it or an older one: the fold
+    /// that replaced it, and those before, are counted in every reader's total.
     pub(crate) fn settle(&self, replaced: Replaced<T>) {
-        self.settled.fetch_max(replaced.folds + 1, SeqCst);
+        self.settled.fetch_max(replaced.settles, SeqCst);
         drop(replaced);
     }
 
@@ -257,8 +262,8 @@ impl<T> Drop for Totals<T> {
     }
 }
 
-/// Does a reader whose total includes `covers` folds count `node`? Not if the node was
-/// folded into that total.
+/// Does a reader whose total includes the folds up to `covers` count `node`? Not if the
+/// node was folded into that total.
 pub(crate) fn counts<T>(node: &Link<T>, covers: u64) -> bool {
     let folded = node.folded.load(SeqCst);
     folded == 0 || folded > covers

@@ -345,16 +345,27 @@ fn register() -> Result<Position, AccessError> {
 /// Lists `member` for this thread's exit (and, if `inherit`, for `Context::inherit`).
 /// Refused once the exit is over: the thread can hold no more values.
 pub(crate) fn join(member: Arc<dyn Member>, inherit: bool) -> Result<(), AccessError> {
-    with_state(|state| {
+    let swept = with_state(|state| {
         let mut members = state.members.borrow_mut();
         // A thread that outlives many instances would keep each: sweep the dropped ones
         // whenever the list has doubled since the last sweep.
+        let mut swept = Vec::new();
         if members.len() >= 2 * state.swept.get().max(4) {
-            members.retain(|joined| !joined.member.is_dropped());
+            let (dropped, kept) = std::mem::take(&mut *members)
+                .into_iter()
+                .partition(|joined| joined.member.is_dropped());
+            *members = kept;
+            swept = dropped;
             state.swept.set(members.len());
         }
         members.push(Joined { member, inherit });
-    })
+        swept
+    })?;
+    // After the list's borrow: the last reference to a table may go here, and with it a
+    // value its instance could not drop (one a leaked guard held), whose destructor may
+    // touch locals of this thread.
+    drop(swept);
+    Ok(())
 }
 
 /// Lists an `inherit` attribute struct whose value this thread holds.

@@ -737,7 +737,9 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     }
 
     /// As [`borrow_mut`](Self::borrow_mut), or says why it cannot: the value is already
-    /// borrowed ([`AccessError::Borrowed`]), this is its initializer
+    /// borrowed, or bound by a [`sync_scope`](Self::sync_scope) or a [`scope`](Self::scope)
+    /// future's poll that is running, whose end must put the previous value back while the
+    /// guard could still be alive ([`AccessError::Borrowed`]); this is its initializer
     /// ([`AccessError::Initializing`]), or the thread is exiting and its value was
     /// destroyed ([`AccessError::Destroyed`]).
     ///
@@ -775,7 +777,7 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
             _ => self.own_entry()?,
         };
         let Ok(()) = entry.initialize(|| Ok::<_, Infallible>((self.init)()))?;
-        entry.borrow_mut().map(RefMut::new)
+        entry.borrow_mut_held().map(RefMut::new)
     }
 }
 
