@@ -189,25 +189,34 @@ pub(crate) fn is_initialized<L: Local>(local: L) -> bool {
 /// Runs `f` with `value` bound: swapped into the current entry, and what the entry held
 /// swapped back afterwards, also on unwind (tokio's `sync_scope`). The bound value, or
 /// what `f` left in its place, is dropped after the previous value is back.
+#[inline]
 #[track_caller]
 pub(crate) fn sync_scope<L: Local, R>(local: L, value: L::Value, f: impl FnOnce() -> R) -> R {
-    let (mut value, mut f) = (Some(value), Some(f));
-    let result = bindable(local, |entry| {
-        bound(entry, &mut value, f.take().expect("bound once"))
-    });
+    let mut value = Some(value);
+    let result = bindable(local, |entry| bound(entry, &mut value, f));
     or_fail::<L::Value, _>(result)
 }
 
 /// `access` on the entry a binding swaps its value into: through the fast path if it is
-/// there and free, else the slow one. `access` runs once.
+/// there and free, else the slow one, a call of its own, so that `access` is inlined into
+/// the fast path only.
 #[inline(always)]
 pub(crate) fn bindable<L: Local, R>(
     local: L,
-    mut access: impl FnMut(&Entry<L::Value>) -> Result<R, AccessError>,
+    access: impl FnOnce(&Entry<L::Value>) -> Result<R, AccessError>,
 ) -> Result<R, AccessError> {
-    if let Ok(result) = local.fast(Entry::can_swap, true, &mut access) {
-        return result;
+    match local.fast(Entry::can_swap, true, access) {
+        Ok(result) => result,
+        Err(access) => bindable_cold(local, access),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn bindable_cold<L: Local, R>(
+    local: L,
+    access: impl FnOnce(&Entry<L::Value>) -> Result<R, AccessError>,
+) -> Result<R, AccessError> {
     local.locate(access)
 }
 

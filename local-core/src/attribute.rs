@@ -212,6 +212,7 @@ impl<T: 'static> StructLocal<T> {
     /// Runs `f` with this local bound to `value`; the previous value (or its absence) is
     /// back afterwards, also on unwind.
     #[track_caller]
+    #[inline]
     pub fn sync_scope<R>(&'static self, value: T, f: impl FnOnce() -> R) -> R {
         access::sync_scope(self, value, f)
     }
