@@ -709,6 +709,12 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     /// alive at `process::exit`): the exiting thread then leaves the value where it is,
     /// never reuses its index, and the value is dropped with the instance.
     ///
+    /// Against bevy's `Parallel::borrow_local_mut` (the `thread_local` crate's
+    /// `ThreadLocal<RefCell<T>>`, `get_or_default().borrow_mut()`), in the repository's
+    /// benches: a guard taken, one change made and dropped, as a call of its own, took
+    /// 4.99 ns against 3.31 ns (1.27× in another run); filling a `Vec` per thread through
+    /// rayon's `for_each_init` with 10,000 items, 1.11× of bevy's time.
+    ///
     /// # Panics
     ///
     /// If the instance is not `per_thread`: a [`Context`](crate::Context) keeps its own
