@@ -429,9 +429,10 @@ impl<T, F> ThreadLocal<T, F> {
         this
     }
 
-    /// Makes each OS thread's value the one it reads, whatever [`Context`] or [`fresh`]
-    /// frame runs, as `#[thread_local_struct(per_thread)]` does for a struct: the
-    /// `thread_local` crate's semantics. For a library's internal per-thread state (a span
+    /// Makes each OS thread's value the one it reads, whatever
+    /// [`Context`](crate::Context) or [`fresh`](crate::fresh) frame runs, as
+    /// `#[thread_local_struct(per_thread)]` does for a struct: the `thread_local` crate's
+    /// semantics. For a library's internal per-thread state (a span
     /// stack, a buffer pool, a connection cache), which an application's frames must not
     /// swap out.
     ///

@@ -151,11 +151,17 @@ fn a_guard_dropped_in_teardown_after_the_librarys_destructor_finds_its_value() {
         .join()
         .unwrap();
     assert_eq!(writes, 0);
-    assert_eq!(
-        HELD_DROPS.load(SeqCst),
-        1,
-        "only the later thread's value is dropped"
-    );
+    if std::env::var_os("LOCAL_NO_NATIVE_TLS").is_none() {
+        assert_eq!(
+            HELD_DROPS.load(SeqCst),
+            1,
+            "only the later thread's value is dropped"
+        );
+    } else {
+        // std's OS-key fallback runs destructors in no set order: if the holder's ran
+        // first, the value was not borrowed any more at the library's, which dropped it.
+        assert!((1..=2).contains(&HELD_DROPS.load(SeqCst)));
+    }
 }
 
 /// `process::exit` with a guard alive, in a child process ([`child_process_exit_with_a_guard`]),

@@ -285,7 +285,14 @@ fn inherit_from_a_destructor_after_the_librarys() {
     })
     .join()
     .unwrap();
-    assert_eq!(receive.recv().unwrap(), Some(0));
+    let seen = receive.recv().unwrap();
+    if std::env::var_os("LOCAL_NO_NATIVE_TLS").is_none() {
+        assert_eq!(seen, Some(0));
+    } else {
+        // std's OS-key fallback runs destructors in no set order: before the library's,
+        // the context inherits the live value.
+        assert!(matches!(seen, Some(0 | 5)), "{seen:?}");
+    }
 }
 
 static TEARDOWN_DROPS: AtomicUsize = AtomicUsize::new(0);

@@ -382,10 +382,17 @@ fn a_guard_dropped_in_teardown_before_the_librarys_destructor() {
     })
     .join()
     .unwrap();
-    assert_eq!(BEFORE_COUNTERS.drops(), 1, "destroyed at its thread's exit");
+    let at_exit = BEFORE_COUNTERS.drops();
+    if std::env::var_os("LOCAL_NO_NATIVE_TLS").is_none() {
+        assert_eq!(at_exit, 1, "destroyed at its thread's exit");
+    } else {
+        // std's OS-key fallback runs the destructors in no set order: if the library's ran
+        // first, it found the value borrowed and left it, with the index.
+        assert!(at_exit <= 1, "dropped {at_exit} times");
+    }
     let fresh = thread::spawn(|| BEFORE.with(|v| v.value)).join().unwrap();
     assert_eq!(fresh, 0);
-    assert_eq!(BEFORE_COUNTERS.drops(), 2);
+    assert_eq!(BEFORE_COUNTERS.drops(), at_exit + 1);
 }
 
 static IN_TEARDOWN: ThreadLocal<Tracked, fn() -> Tracked> =
@@ -690,6 +697,11 @@ fn shared_iter_mut_racing_folding_exits_counts_each_write_once() {
 /// during the teardown).
 #[test]
 fn a_read_guard_dropped_after_the_librarys_destructor_releases_its_threads_value() {
+    // The staging needs destructors in the reverse order of registration (its checks run
+    // in one, where a failure aborts); std's OS-key fallback has no set order.
+    if std::env::var_os("LOCAL_NO_NATIVE_TLS").is_some() {
+        return;
+    }
     static COUNTERS: std::sync::LazyLock<Counters> = std::sync::LazyLock::new(Counters::default);
     static SHARED: std::sync::LazyLock<
         SharedThreadLocal<Tracked, Box<dyn Fn() -> Tracked + Send + Sync>>,
