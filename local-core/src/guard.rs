@@ -6,8 +6,10 @@
 //! `set`, `take`, a binding; the instance's `&mut` methods and its drop are kept out by the
 //! guard's lifetime. It is not lent while a binding runs on the entry (`sync_scope`, a
 //! `scope` future's poll): the binding's end swaps the previous value back, which a guard
-//! that outlived it would refuse. What a closure's scope guaranteed, that the borrow ends before its thread's
-//! exit, a guard cannot: it may be leaked, kept in another thread-local and dropped during
+//! that outlived it would refuse.
+//!
+//! What a closure's scope guaranteed, that the borrow ends before its thread's exit, a
+//! guard cannot: it may be leaked, kept in another thread-local and dropped during
 //! teardown, or be alive at `process::exit`. The exit handles that case already (it is
 //! the one of an access the thread exits from): it finds the value borrowed and leaves it
 //! in place, and the thread's index is never reused, so no later thread reaches the entry.

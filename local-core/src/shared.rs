@@ -169,8 +169,8 @@ struct SharedEntry<T> {
 }
 
 // SAFETY: lists and totals change under the lock, and are freed as `reclaim.rs` says; an
-// entry's `owner` and `accesses` are only touched by its owner thread (its accesses and its exit). Values
-// are read from every thread (`T: Sync`) and dropped on any (`T: Send`).
+// entry's `owner` and `accesses` are only touched by its owner thread (its accesses and its
+// exit). Values are read from every thread (`T: Sync`) and dropped on any (`T: Send`).
 unsafe impl<T: Send + Sync> Sync for SharedTable<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send + Sync> Send for SharedTable<T> {}
