@@ -65,7 +65,7 @@ impl<T> SharedSlot<T> {
 
     /// The owner publishes its value, at the head. Under the instance's lock.
     pub(crate) fn publish(&self, value: T) {
-        let node = Box::into_raw(Box::new(CachePadded(Link {
+        let node = Box::into_raw(Box::new(CachePadded::new(Link {
             value,
             next: AtomicPtr::new(self.head.load(SeqCst)),
             folded: AtomicU64::new(0),

@@ -34,13 +34,24 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Padded to its own cache lines: neighbouring threads' entries sit side by side in a
-/// bucket, and each thread writes its entry's state on every access. 128 bytes on x86-64
-/// and aarch64, where the adjacent-line prefetcher (or the line size) makes 64 too few, and
-/// 64 elsewhere (crossbeam-utils' `CachePadded` makes the same choice).
-#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), repr(align(128)))]
-#[cfg_attr(
-    not(any(target_arch = "x86_64", target_arch = "aarch64")),
-    repr(align(64))
-)]
-pub(crate) struct CachePadded<T>(pub(crate) T);
+/// Padded so that no other thread's hot bytes share its cache lines: neighbouring threads'
+/// entries sit side by side in a bucket, and each thread writes its entry's state on every
+/// access. The padding follows the value, so two neighbours' values are at least `PAD`
+/// bytes apart: 128 on x86-64 and aarch64, where the adjacent-line prefetcher (or the line
+/// size) makes 64 too few, and 64 elsewhere (crossbeam-utils' `CachePadded` makes the same
+/// choice). Padded by size, not by alignment: an over-aligned bucket costs the allocator
+/// an aligned allocation (`posix_memalign`), which was most of a first touch's extra cost.
+#[repr(C)]
+pub(crate) struct CachePadded<T>(pub(crate) T, [u8; PAD]);
+
+pub(crate) const PAD: usize = if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+    128
+} else {
+    64
+};
+
+impl<T> CachePadded<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        CachePadded(value, [0; PAD])
+    }
+}

@@ -312,7 +312,7 @@ impl<T> Table<T> {
     pub(crate) fn entry_at(&self, position: Position) -> &ThreadEntry<T> {
         &self
             .threads
-            .get_or_insert(position, || CachePadded(ThreadEntry::new()))
+            .get_or_insert(position, || CachePadded::new(ThreadEntry::new()))
             .0
     }
 
@@ -540,6 +540,7 @@ impl<T> Drop for Lent<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::PAD;
 
     #[test]
     fn buckets_are_allocated_on_first_use_and_never_for_none() {
@@ -552,16 +553,26 @@ mod tests {
     }
 
     #[test]
-    fn padded_entries_are_aligned() {
-        let buckets = Buckets::<CachePadded<u8>>::new();
+    fn neighbouring_values_are_a_padding_apart() {
+        let buckets = Buckets::<CachePadded<u64>>::new();
         for index in 0..40 {
-            let entry = buckets.get_or_insert(Position::of(index), || CachePadded(0));
-            assert_eq!(
-                std::ptr::from_ref(entry).addr() % align_of::<CachePadded<u8>>(),
-                0
-            );
+            buckets.get_or_insert(Position::of(index), || CachePadded::new(0));
         }
+        let values: Vec<(usize, usize)> = buckets
+            .iter()
+            .map(|(index, padded)| {
+                let value = std::ptr::from_ref(&padded.0).addr();
+                (Position::of(index).bucket, value)
+            })
+            .collect();
         // Indices 0..40 fill buckets 0..=5: 1 + 2 + 4 + 8 + 16 + 32 entries.
-        assert_eq!(buckets.iter().count(), 63);
+        assert_eq!(values.len(), 63);
+        for pair in values.windows(2) {
+            let [(bucket, value), (next_bucket, next)] = [pair[0], pair[1]];
+            if bucket == next_bucket {
+                // The next thread's value starts a whole padding after this one ends.
+                assert!(next - value >= size_of::<u64>() + PAD, "{}", next - value);
+            }
+        }
     }
 }

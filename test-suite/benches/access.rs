@@ -13,7 +13,7 @@
 //! | `locked_map` | `{ours_attribute, ours_thread_local, mutex_hashmap}/{1_thread, 2_threads}` | ≥ 10× faster than the map; ours with 2 threads ≤ 1.2× of 1 thread |
 //! | `context` | `inside`, `outside` | attribute `with_mut` inside a context vs outside ≤ 1.5× |
 //! | `context_enter_leave` | `{context_run, scope}/{1_local, 1000_locals}` | enter + leave with 1,000 locals touched vs 1 ≤ 1.5× |
-//! | `first_touch` | `ours`, `thread_local_crate` | first touch on a new thread (threads alive together) ≤ 1.2× |
+//! | `first_touch` | `ours`, `thread_local_crate` | first touch on a new thread (threads alive together) ≤ 1.5× |
 //! | `first_touch_spawn` | `ours`, `thread_local_crate` | the same, timed from before spawning the threads (the spawns dominate) |
 //! | `attribute_separate_call` | `ours`, `std` | each access in its own non-inlined function ≤ 1.2× |
 //! | `thread_local_separate_call` | `ours`, `thread_local_crate` | the same for `ThreadLocal` ≤ 1.0× (1.05× for noise) |
