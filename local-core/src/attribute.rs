@@ -104,9 +104,11 @@ impl<T: 'static> StructLocal<T> {
 impl<T: 'static> Local for &'static StructLocal<T> {
     type Value = T;
 
-    /// The thread's own entry and a frame's are kept on paths of their own rather than
-    /// merged into one `&Entry`: the own entry is a thread-local, which the compiler then
-    /// reaches at its fixed offset, as std's `thread_local!` does.
+    /// The thread's own entry is a thread-local, which the compiler reaches at its fixed
+    /// offset, as std's `thread_local!` does; a frame's is the one the slot caches. Either
+    /// way `access` is called once, as in `ThreadLocal`'s, so the compiler inlines it here:
+    /// with a call in each branch, it merged the two into one call out of line, and a
+    /// binding's result went through memory, at twice tokio's time.
     #[inline(always)]
     fn fast<R, A: FnOnce(&Entry<T>) -> R>(
         self,
@@ -115,18 +117,26 @@ impl<T: 'static> Local for &'static StructLocal<T> {
         access: A,
     ) -> Result<R, A> {
         let tag = if self.per_thread { 0 } else { thread::tag() };
-        if let Some(slot) = self.slot() {
-            if thread::likely(tag == 0) {
-                // An `inherit` struct's thread must list it before it holds a value.
-                let listed = !owned || self.inherit.is_none() || slot.joined.get();
-                if listed && ready(&slot.own) {
-                    return Ok(access(&slot.own));
-                }
-            } else if let Some(entry) = slot.cache.get(tag).filter(|entry| ready(entry)) {
-                return Ok(access(entry));
+        let Some(slot) = self.slot() else {
+            return Err(access);
+        };
+        let entry = if thread::likely(tag == 0) {
+            // An `inherit` struct's thread must list it before it holds a value.
+            if owned && self.inherit.is_some() && !slot.joined.get() {
+                return Err(access);
             }
+            &slot.own
+        } else {
+            match slot.cache.get(tag) {
+                Some(entry) => entry,
+                None => return Err(access),
+            }
+        };
+        if ready(entry) {
+            Ok(access(entry))
+        } else {
+            Err(access)
         }
-        Err(access)
     }
 
     fn locate<R>(
