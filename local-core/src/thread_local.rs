@@ -57,8 +57,9 @@ use crate::thread::{self, Member};
 ///
 /// An instance allocates nothing until its first touch. Then it allocates its table (about
 /// 600 bytes), and each thread's entry comes in a bucket of doubling size, allocated by the
-/// first thread that needs one (the `thread_local` crate's layout). Each entry is padded to
-/// its own 128 bytes, so that threads writing their own values never share a cache line.
+/// first thread that needs one (the `thread_local` crate's layout). Each entry is followed
+/// by 128 bytes of padding (64 on targets other than x86-64 and aarch64), so that threads
+/// writing their own values never share a cache line.
 /// A thread's index, and so its entry, is reused by later threads once it exits. The table
 /// is freed once the instance is dropped and no thread that used it still lists it (a
 /// thread lets go at its exit at the latest).
