@@ -267,15 +267,6 @@ fold_atomics!(
 );
 
 impl<T, F> SharedThreadLocal<T, F> {
-    /// Panics, naming `builder`, if a thread touched the instance already: its table has
-    /// the settings the builders change.
-    #[track_caller]
-    const fn untouched(&self, builder: &'static str) {
-        if self.table.is_made() {
-            panic!("{}", builder);
-        }
-    }
-
     /// Adds each exited thread's value into the instance's total, which
     /// [`read`](Self::read) yields as one more value, instead of keeping it: a sum never
     /// loses a finished worker's part, and memory stays as small as the threads alive at
@@ -307,7 +298,7 @@ impl<T, F> SharedThreadLocal<T, F> {
     where
         T: Fold,
     {
-        self.untouched(
+        self.table.untouched(
             "`SharedThreadLocal::fold_on_exit` called on an instance a thread touched \
              already; call it where the instance is made",
         );
@@ -340,7 +331,7 @@ impl<T, F> SharedThreadLocal<T, F> {
     #[must_use]
     #[track_caller]
     pub const fn drop_on_exit(self) -> Self {
-        self.untouched(
+        self.table.untouched(
             "`SharedThreadLocal::drop_on_exit` called on an instance a thread touched \
              already; call it where the instance is made",
         );

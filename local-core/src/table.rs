@@ -157,11 +157,15 @@ impl<X> TableCell<X> {
         }
     }
 
-    /// Has a thread touched the instance? For a `const` builder, which owns the instance.
-    pub(crate) const fn is_made(&self) -> bool {
+    /// Panics with `builder`'s message if a thread touched the instance already: its table
+    /// has the settings the builders change. For a `const` builder, which owns the instance.
+    #[track_caller]
+    pub(crate) const fn untouched(&self, builder: &'static str) {
         // SAFETY: the caller owns the instance, so nothing writes the pointer meanwhile,
         // and a write made before the instance moved to this thread happened before.
-        !unsafe { *self.table.as_ptr() }.is_null()
+        if !unsafe { *self.table.as_ptr() }.is_null() {
+            panic!("{}", builder);
+        }
     }
 
     /// The table, once made: the fast path.

@@ -340,15 +340,6 @@ impl<T: Send + 'static, F> ThreadLocal<T, F> {
 }
 
 impl<T, F> ThreadLocal<T, F> {
-    /// Panics, naming `builder`, if a thread touched the instance already: its table has
-    /// the settings the builders change.
-    #[track_caller]
-    const fn untouched(&self, builder: &'static str) {
-        if self.table.is_made() {
-            panic!("{}", builder);
-        }
-    }
-
     /// Keeps the value of each thread that exits, instead of dropping it, for
     /// [`iter_mut`](Self::iter_mut), [`into_iter`](IntoIterator::into_iter) and
     /// [`clear`](Self::clear). A kept value is never handed to another thread: a thread
@@ -380,7 +371,7 @@ impl<T, F> ThreadLocal<T, F> {
     #[must_use]
     #[track_caller]
     pub const fn retain_on_exit(self) -> Self {
-        self.untouched(
+        self.table.untouched(
             "`ThreadLocal::retain_on_exit` called on an instance a thread touched already; \
              call it where the instance is made",
         );
@@ -415,7 +406,7 @@ impl<T, F> ThreadLocal<T, F> {
     where
         T: Clone,
     {
-        self.untouched(
+        self.table.untouched(
             "`ThreadLocal::inherit` called on an instance a thread touched already; call it \
              where the instance is made",
         );
@@ -463,7 +454,7 @@ impl<T, F> ThreadLocal<T, F> {
     #[must_use]
     #[track_caller]
     pub const fn per_thread(self) -> Self {
-        self.untouched(
+        self.table.untouched(
             "`ThreadLocal::per_thread` called on an instance a thread touched already; call \
              it where the instance is made",
         );
