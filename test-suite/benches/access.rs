@@ -26,9 +26,10 @@
 //! | `stack_first_touch` | `{new, with_capacity}/{push_1, push_8}` | would a `with_capacity` for `LocalStack` help its first touch? (no bar: a measurement) |
 //!
 //! The pairs of a few nanoseconds (`attribute_with_mut`, `attribute_separate_call`,
-//! `thread_local_with_mut`, `thread_local_separate_call`, `live_increment`,
-//! `context_lifecycle` against tokio, `bind`, and the two-thread figures of `locked_map`
-//! and `context_lifecycle_threads`) are measured interleaved as well, by
+//! `thread_local_with_mut`, `thread_local_separate_call`, `context`,
+//! `context_thread_local`, `live_increment`, `context_lifecycle` against tokio, `bind`,
+//! and the two-thread figures of `locked_map` and `context_lifecycle_threads`) are
+//! measured interleaved as well, by
 //! `benches/paired.rs`, whose figure is the bar's: here, measured seconds apart, they move
 //! with the machine more than with the code.
 //!

@@ -1,6 +1,7 @@
 //! The pairs of DESIGN §4 whose figures are a few nanoseconds, measured interleaved: the
-//! accesses against std and the `thread_local` crate, the live increment, and a context's
-//! life and a binding against tokio's `sync_scope`, and two threads against one.
+//! accesses against std and the `thread_local` crate, the live increment, a context's
+//! life and a binding against tokio's `sync_scope`, an access inside a frame against
+//! outside, and two threads against one.
 //!
 //! Criterion measures one bench after the other, each for seconds. On a shared machine the
 //! speed changes from one second to the next (another tenant, frequency, migrations), so
@@ -298,6 +299,22 @@ fn main() {
         "bind_thread_local",
         || bind_thread_local(black_box(&local)),
         tokio,
+    );
+
+    // An access inside a context against the same access outside, inlined into the loop.
+    let mut context = Context::new();
+    pair_in_frame(
+        rounds,
+        "context_attribute",
+        |batch| context.run(batch),
+        ours_attribute,
+    );
+    let mut context = Context::new();
+    pair_in_frame(
+        rounds,
+        "context_thread_local",
+        |batch| context.run(batch),
+        || ours_thread_local(black_box(&local)),
     );
 
     // An access inside a frame against the same access outside, each a call of its own.
