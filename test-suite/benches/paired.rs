@@ -77,8 +77,6 @@ fn median(sorted: &[f64]) -> f64 {
     sorted[sorted.len() / 2]
 }
 
-/// Measures `ours` against `peer` in interleaved rounds, prints the figures and writes them
-/// to `target/paired/<group>.json`.
 /// As [`pair`], with both sides the same operation, `op`: ours timed inside a frame that
 /// `frame` enters once per batch (a context or a scope), the peer outside any.
 fn pair_in_frame(
@@ -95,6 +93,8 @@ fn pair_in_frame(
     pair_timed(rounds, group, inside, |n| time(&op, n));
 }
 
+/// Measures `ours` against `peer` in interleaved rounds, prints the figures and writes them
+/// to `target/paired/<group>.json`.
 fn pair(rounds: usize, group: &str, ours: impl Fn() -> u64, peer: impl Fn() -> u64) {
     pair_timed(rounds, group, |n| time(&ours, n), |n| time(&peer, n));
 }
