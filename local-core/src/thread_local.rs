@@ -705,8 +705,8 @@ impl<T, F: Fn() -> T> ThreadLocal<T, F> {
     /// Against bevy's `Parallel::borrow_local_mut` (the `thread_local` crate's
     /// `ThreadLocal<RefCell<T>>`, `get_or_default().borrow_mut()`), in the repository's
     /// benches: a guard taken, one change made and dropped, as a call of its own, took
-    /// 3.79 ns against 3.25 ns (1.17×; 1.27×–1.43× in other runs); filling a `Vec` per
-    /// thread through rayon's `for_each_init` with 10,000 items, 0.56×–1.11× of bevy's time.
+    /// 3.79 ns against bevy's 2.71–3.25 ns (1.17×–1.43× over runs); filling a `Vec` per
+    /// thread through rayon's `for_each_init` with 10,000 items, 0.56×–1.16× of bevy's time.
     ///
     /// # Panics
     ///
